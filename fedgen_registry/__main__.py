@@ -1,0 +1,5 @@
+"""``python -m fedgen_registry`` is the ``fedgen`` command."""
+
+from fedgen_registry.cli import main
+
+main()

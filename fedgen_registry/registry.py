@@ -1,0 +1,208 @@
+"""The implementation registry: ``@register`` beside each algorithm, lookup by id, explicit discovery.
+
+Lessons taken from timm's model registry: registration only records the entry (no side effects), presets
+live beside the entry that they configure, listing uses fnmatch patterns with a natural sort. Unlike
+timm, discovery is explicit and complete: :func:`discover` imports every module of the implementations
+package, so an entry can never be missing because nobody happened to import its module, and a duplicate
+id is an error at import instead of a silent overwrite.
+
+The catalogue needs to know which ids exist without importing torch; :func:`declared_ids` reads the
+``@register("...")`` calls from the source files instead (a test keeps it equal to the imported registry).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import importlib
+import importlib.util
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fedgen_registry.catalog.query import UnknownIdError
+
+IMPLEMENTATIONS_PACKAGE = "fedgen_registry.implementations"
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+T = TypeVar("T")
+
+
+class RegistryError(Exception):
+    """A registration that cannot be accepted (duplicate id, bad id, preset that does not validate)."""
+
+
+@dataclass(frozen=True)
+class ImplementationSpec:
+    """What the registry knows of one implementation."""
+
+    id: str
+    target: Any
+    config: type[BaseModel]
+    family: str
+    summary: str
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    module: str = ""
+
+    def preset(self, name: str | None) -> Mapping[str, Any]:
+        """The overrides of a named preset (``None``: the config's defaults)."""
+        if name is None:
+            return {}
+        try:
+            return self.presets[name]
+        except KeyError:
+            known = sorted(self.presets)
+            raise UnknownIdError(f"preset of {self.id!r} (known: {', '.join(known) or 'none'})", name, known) from None
+
+
+class Registry:
+    """A mapping from implementation id to :class:`ImplementationSpec`; duplicates are refused."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ImplementationSpec] = {}
+
+    def register(
+        self,
+        implementation_id: str,
+        *,
+        config: type[BaseModel],
+        family: str,
+        summary: str,
+        presets: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Callable[[T], T]:
+        """Decorator: record ``target`` under ``implementation_id``. Each preset must validate against ``config``."""
+        if not _ID.match(implementation_id):
+            raise RegistryError(f"implementation id {implementation_id!r} must be lowercase kebab-case")
+        frozen_presets = {name: MappingProxyType(dict(values)) for name, values in (presets or {}).items()}
+        for name, values in frozen_presets.items():
+            try:
+                config.model_validate(expand_dotted(values))
+            except ValidationError as exc:
+                raise RegistryError(f"preset {name!r} of {implementation_id!r} does not validate: {exc}") from exc
+
+        def decorator(target: T) -> T:
+            module = getattr(target, "__module__", "")
+            existing = self._specs.get(implementation_id)
+            if existing is not None:
+                raise RegistryError(
+                    f"implementation id {implementation_id!r} registered twice: in {existing.module} and in {module}"
+                )
+            self._specs[implementation_id] = ImplementationSpec(
+                implementation_id, target, config, family, summary, MappingProxyType(frozen_presets), module
+            )
+            return target
+
+        return decorator
+
+    def get(self, implementation_id: str) -> ImplementationSpec:
+        try:
+            return self._specs[implementation_id]
+        except KeyError:
+            raise UnknownIdError("implementation", implementation_id, self._specs) from None
+
+    def ids(self, pattern: str = "*", exclude: Iterable[str] = ()) -> list[str]:
+        excluded = list(exclude)
+        chosen = [
+            i
+            for i in self._specs
+            if fnmatch.fnmatchcase(i, pattern) and not any(fnmatch.fnmatchcase(i, e) for e in excluded)
+        ]
+        return sorted(chosen, key=natural_key)
+
+    def __contains__(self, implementation_id: object) -> bool:
+        return implementation_id in self._specs
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key that orders ``gan-2`` before ``gan-10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def expand_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"data.alpha": 0.1, "rounds": 3}`` -> ``{"data": {"alpha": 0.1}, "rounds": 3}`` (nested dicts merge)."""
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        parts = key.split(".")
+        node = result
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"{key!r} sets a field inside {part!r}, which is not a group of settings")
+            node = child
+        leaf = parts[-1]
+        if isinstance(value, Mapping):
+            existing = node.setdefault(leaf, {})
+            if not isinstance(existing, dict):
+                raise ValueError(f"{key!r} is set both as a value and as a group")
+            existing.update(expand_dotted(value))
+        else:
+            node[leaf] = value
+    return result
+
+
+REGISTRY = Registry()
+register = REGISTRY.register
+_discovered = False
+
+
+def discover() -> Registry:
+    """Import every module of the implementations package once, so the registry is complete."""
+    global _discovered
+    if not _discovered:
+        package = importlib.import_module(IMPLEMENTATIONS_PACKAGE)
+        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+            importlib.import_module(module.name)
+        _discovered = True
+    return REGISTRY
+
+
+def get_implementation(implementation_id: str) -> ImplementationSpec:
+    return discover().get(implementation_id)
+
+
+def list_implementations(pattern: str = "*", exclude: Iterable[str] = ()) -> list[str]:
+    """Registered ids matching the fnmatch ``pattern`` (e.g. ``"*gan*"``), minus ``exclude`` patterns."""
+    return discover().ids(pattern, exclude)
+
+
+def implementations_dir() -> Path:
+    """Where the implementation sources are, without importing them."""
+    spec = importlib.util.find_spec(IMPLEMENTATIONS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return Path(__file__).resolve().parents[1] / "implementations"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def declared_ids(root: Path | None = None) -> set[str]:
+    """Ids passed to ``register(...)`` in the implementation sources, read with ``ast`` (no import, no torch)."""
+    folder = root or implementations_dir()
+    ids: set[str] = set()
+    for source in sorted(folder.rglob("*.py")):
+        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and _called_name(node.func) == "register"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                ids.add(node.args[0].value)
+    return ids
+
+
+def _called_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""

@@ -1,0 +1,31 @@
+"""Close-match suggestions for mistyped names (ids, vocabulary values, config keys)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Return up to ``n`` candidates that look like ``word``, best first.
+
+    A candidate that contains the word (``gan`` in ``md-gan-2018``) counts as close even when the
+    edit ratio is low, because people type the short name of a paper and leave off the year.
+    """
+    pool = list(candidates)
+    lowered = word.lower()
+    ranked = difflib.get_close_matches(lowered, pool, n=n, cutoff=cutoff)
+    for candidate in sorted(pool):
+        if len(ranked) >= n:
+            break
+        if lowered and candidate.startswith(lowered) and candidate not in ranked:
+            ranked.append(candidate)
+    return ranked[:n]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` or the empty string when nothing is close."""
+    matches = close_matches(word, candidates)
+    if not matches:
+        return ""
+    return "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
