@@ -89,6 +89,14 @@ def write_catalog(root: Path, entries: list[dict[str, Any]]) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the parse cache (and model caches) of test runs out of the user's ~/.cache."""
+    import os
+
+    os.environ["FEDGEN_CACHE"] = str(tmp_path_factory.mktemp("fedgen-cache"))
+
+
 @pytest.fixture
 def toy_catalog_path(tmp_path: Path) -> Path:
     return write_catalog(tmp_path / "catalog", TOY_ENTRIES)

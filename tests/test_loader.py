@@ -100,3 +100,21 @@ def test_good_entries_load_and_problems_do_not_hide_good_ones(tmp_path: Path) ->
     papers, problems = load_papers(root)
     assert [p.id for p in papers] == ["good-one-2020"]
     assert len(problems) == 1 and "did you mean 'generation'" in problems[0].message
+
+
+def test_parse_cache_sees_edits_and_survives_corruption(tmp_path: Path) -> None:
+    from fedgen_registry.catalog.cache import ParseCache
+
+    root = write_catalog(tmp_path / "cat", [make_entry("cached-2020")])
+    assert load_catalog(root, check_implementations=False).get("cached-2020").title == "Fictional paper cached-2020"
+    cache_file = ParseCache(root).path
+    assert cache_file.exists()
+    write_catalog(root, [make_entry("cached-2020", title="An edited, longer title")])
+    assert load_catalog(root, check_implementations=False).get("cached-2020").title == "An edited, longer title"
+    # an entry made invalid after caching is still rejected: the cache stores parsed YAML, never trust
+    write_catalog(root, [make_entry("cached-2020", strand="nonsense")])
+    with pytest.raises(CatalogError):
+        load_catalog(root, check_implementations=False)
+    cache_file.write_text("{not json")
+    write_catalog(root, [make_entry("cached-2020")])
+    assert len(load_catalog(root, check_implementations=False)) == 1

@@ -58,3 +58,11 @@ def test_strictness(changes: dict, location: tuple) -> None:
 def test_integer_epsilon_is_accepted_as_a_number() -> None:
     entry = make_entry("dp-2020", privacy={"mechanisms": ["client-level-dp"], "dp": {"level": "client", "epsilon": 8}})
     assert Paper.model_validate(entry).privacy.dp.epsilon == 8.0
+
+
+def test_catalog_readme_documents_every_vocabulary_value() -> None:
+    readme = (REPO / "catalog" / "README.md").read_text(encoding="utf-8")
+    for vocabulary in ALL_VOCABULARIES:
+        assert f"### {vocabulary.__name__} " in readme
+        for member in vocabulary:
+            assert f"| `{member.value}` | {member.definition} |" in readme, f"{vocabulary.__name__}.{member.value}"

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fedgen_registry.catalog.cache import ParseCache
 from fedgen_registry.catalog.schema import Paper
 from fedgen_registry.suggest import did_you_mean
 
@@ -117,8 +118,8 @@ def _validation_problems(path: str, error: ValidationError) -> list[Problem]:
     return problems
 
 
-def parse_entry(text: str, path: str) -> tuple[Paper | None, list[Problem]]:
-    """Parse and validate one entry's text; return the paper or the problems found."""
+def parse_yaml(text: str, path: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Parse one entry's text into a mapping (no validation yet)."""
     if not text.strip():
         return None, [Problem(path, "", "file is empty")]
     try:
@@ -133,6 +134,11 @@ def parse_entry(text: str, path: str) -> tuple[Paper | None, list[Problem]]:
         return None, [Problem(path, "", "file has no fields (only comments or blank lines)")]
     if not isinstance(data, dict):
         return None, [Problem(path, "", f"expected a mapping of fields at the top level, got {type(data).__name__}")]
+    return data, []
+
+
+def validate_entry(data: dict[str, Any], path: str) -> tuple[Paper | None, list[Problem]]:
+    """Validate a parsed mapping against the schema and the file-name rule."""
     try:
         paper = Paper.model_validate(data)
     except ValidationError as exc:
@@ -143,8 +149,14 @@ def parse_entry(text: str, path: str) -> tuple[Paper | None, list[Problem]]:
     return paper, []
 
 
-def read_entry(file: Path, display: str) -> tuple[Paper | None, list[Problem]]:
-    """Read one file's bytes, refusing oversize and non-UTF-8 files before parsing."""
+def parse_entry(text: str, path: str) -> tuple[Paper | None, list[Problem]]:
+    """Parse and validate one entry's text; return the paper or the problems found."""
+    data, problems = parse_yaml(text, path)
+    return (None, problems) if data is None else validate_entry(data, path)
+
+
+def read_yaml(file: Path, display: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read one file's bytes, refusing oversize and non-UTF-8 files, and parse it."""
     try:
         raw = file.read_bytes()
     except OSError as exc:
@@ -161,7 +173,7 @@ def read_entry(file: Path, display: str) -> tuple[Paper | None, list[Problem]]:
                 display, f"line {line}", f"not valid UTF-8 (byte {bad!r} at offset {exc.start}); save the file as UTF-8"
             )
         ]
-    return parse_entry(text, display)
+    return parse_yaml(text, display)
 
 
 def _normalise_title(title: str) -> str:
@@ -207,19 +219,28 @@ def entry_files(root: Path) -> list[Path]:
 
 
 def load_papers(
-    root: Path, implementation_ids: set[str] | None = None, display_base: Path | None = None
+    root: Path, implementation_ids: set[str] | None = None, display_base: Path | None = None, use_cache: bool = True
 ) -> tuple[list[Paper], list[Problem]]:
     """Load every entry under ``root``; return the valid papers and all problems (never raises on bad input)."""
     if not root.exists():
         return [], [Problem(str(root), "", "no such file or folder")]
+    cache = ParseCache(root if root.is_dir() else root.parent, enabled=use_cache)
     loaded: list[tuple[str, Paper]] = []
     problems: list[Problem] = []
     for file in entry_files(root):
         display = _display(file, display_base)
-        paper, found = read_entry(file, display)
+        data = cache.get(file)
+        if data is None:
+            data, found = read_yaml(file, display)
+            problems.extend(found)
+            if data is None:
+                continue
+            cache.put(file, data)
+        paper, found = validate_entry(data, display)
         problems.extend(found)
         if paper is not None:
             loaded.append((display, paper))
+    cache.save()
     problems.extend(cross_check(loaded, implementation_ids))
     return [paper for _, paper in loaded], problems
 
