@@ -60,7 +60,9 @@ def main() -> None:
     print(f"python -c pass                     {bare * 1000:7.1f} ms (median of {args.repeat})")
     print(f"fedgen list --format json          {listing * 1000:7.1f} ms  (+{(listing - bare) * 1000:.1f} ms over bare)")
     print(f"  same, parse cache disabled       {cold * 1000:7.1f} ms  (+{(cold - bare) * 1000:.1f} ms over bare)")
-    print(f"load + validate {n} entries        {load_uncached * 1000:7.1f} ms uncached, {load_cached * 1000:.1f} ms cached")
+    print(
+        f"load + validate {n} entries        {load_uncached * 1000:7.1f} ms uncached, {load_cached * 1000:.1f} ms cached"
+    )
     verdict = "within" if listing - bare <= 0.25 else "OVER"
     print(f"target: list within 250 ms of the bare interpreter -> {verdict}")
 
