@@ -385,3 +385,62 @@ def implementations_command(pattern: str) -> None:
 @main.group()
 def site() -> None:
     """Build or serve the documentation site generated from the catalogue."""
+
+
+def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = (
+        click.option("--out", type=click.Path(file_okay=False), default="public", show_default=True),
+        click.option("--catalog", "catalog_path", type=click.Path(exists=True), help="Another catalogue folder."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Another mkdocs.yml."),
+        click.option("--strict/--no-strict", default=True, show_default=True, help="Fail on any MkDocs warning."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _build_site(out: str, catalog_path: str | None, config_file: str | None, strict: bool) -> Path:
+    from fedgen_registry.sitegen.build import SiteError, build_site
+
+    try:
+        report = build_site(
+            _catalog(catalog_path), Path(config_file) if config_file else None, Path(out), strict=strict
+        )
+    except SiteError as exc:
+        fail(str(exc))
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"built {report.papers} paper pages in {report.seconds:.1f} s: {report.out / 'index.html'}")
+    return report.out
+
+
+@site.command("build")
+@_site_options
+@_guard
+def site_build(out: str, catalog_path: str | None, config_file: str | None, strict: bool) -> None:
+    """Generate the catalogue pages into site/generated/, then run `mkdocs build` into OUT.
+
+    \b
+    Examples:
+      fedgen site build                  # strict: any MkDocs warning fails the build
+      fedgen site build --out /tmp/fedgen-site --no-strict
+    """
+    _build_site(out, catalog_path, config_file, strict)
+
+
+@site.command("serve")
+@_site_options
+@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@_guard
+def site_serve(out: str, catalog_path: str | None, config_file: str | None, strict: bool, port: int) -> None:
+    """Build the site, then serve it on http://127.0.0.1:PORT/ until Ctrl-C (offline: nothing is fetched)."""
+    from fedgen_registry.sitegen.serve import make_server
+
+    server = make_server(_build_site(out, catalog_path, config_file, strict), port)
+    click.echo(f"serving on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
