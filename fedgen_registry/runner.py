@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from fedgen_registry.catalog import Catalog, Paper, UnknownIdError, load_catalog
 from fedgen_registry.catalog.loader import format_location
 from fedgen_registry.catalog.vocab import ImplementationStatus
+from fedgen_registry.federation.protocol import is_algorithm
 from fedgen_registry.registry import ImplementationSpec, Registry, discover, expand_dotted
 from fedgen_registry.suggest import did_you_mean
 
@@ -150,12 +151,36 @@ def default_run_dir(resolved: ResolvedRun) -> Path:
 
 
 def execute(resolved: ResolvedRun, context: RunContext) -> Any:
-    """Write the resolved config into the run directory, then hand over to the implementation."""
+    """Write the resolved config into the run directory, then hand over to the implementation.
+
+    An :class:`~fedgen_registry.federation.protocol.Algorithm` class is run by the chosen engine (which
+    writes the config once a resume is known to fit, then history, checkpoints and metrics); any other
+    registered callable is called as it is.
+    """
     if context.engine not in ENGINES:
         raise RunError(f"unknown engine {context.engine!r}; engines: {', '.join(ENGINES)}")
+    if context.engine == "flower":
+        raise RunError("engine 'flower' is not available yet; use --engine local (the default)")
     context.run_dir.mkdir(parents=True, exist_ok=True)
-    (context.run_dir / "config.json").write_text(json.dumps(resolved.describe(), indent=2) + "\n", encoding="utf-8")
-    return resolved.spec.target(resolved.config, context)
+    target = resolved.spec.target
+    if not is_algorithm(target):
+        (context.run_dir / "config.json").write_text(json.dumps(resolved.describe(), indent=2) + "\n", encoding="utf-8")
+        return target(resolved.config, context)
+    from fedgen_registry.federation.errors import FederationError
+    from fedgen_registry.federation.local import run_algorithm
+
+    try:
+        summary = run_algorithm(
+            target,
+            resolved.config,
+            context.run_dir,
+            resume=context.resume,
+            quiet=context.quiet,
+            manifest=resolved.describe(),
+        )
+    except FederationError as exc:
+        raise RunError(str(exc)) from exc
+    return {**summary, "run_dir": str(context.run_dir)}
 
 
 def run(

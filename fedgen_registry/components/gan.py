@@ -1,0 +1,124 @@
+"""GAN training steps shared by every GAN-family algorithm (non-saturating loss, Goodfellow et al. 2014).
+
+Algorithms differ in who holds which network and what travels; the steps themselves are the same,
+so they live here once: a discriminator step, a generator step, a run of local steps, and the
+MD-GAN error feedback (the generator loss's gradient with respect to the generated samples).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from torch.nn import functional
+
+
+class OptimConfig(BaseModel):
+    """Adam settings of the DCGAN recipe (beta1 = 0.5), with rates suited to the small MLPs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(32, ge=1)
+    lr_g: float = Field(1e-3, gt=0)
+    lr_d: float = Field(1e-3, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+
+
+def adam(module: nn.Module, lr: float, optim: OptimConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(optim.beta1, optim.beta2))
+
+
+@dataclass(frozen=True)
+class LocalData:
+    """One client's rows as tensors: ``x`` (n, d) in [-1, 1], ``y`` (n,) labels."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch drawn with replacement (small shards may hold fewer rows than a batch)."""
+        index = torch.randint(len(self.y), (size,))
+        return self.x[index], self.y[index]
+
+
+def fake_labels(size: int, num_classes: int, conditional: bool) -> torch.Tensor | None:
+    return torch.randint(num_classes, (size,)) if conditional else None
+
+
+def generate(generator: nn.Module, size: int, latent_dim: int, labels: torch.Tensor | None) -> torch.Tensor:
+    return generator(torch.randn(size, latent_dim), labels)
+
+
+def discriminator_loss(
+    discriminator: nn.Module,
+    real: torch.Tensor,
+    real_labels: torch.Tensor | None,
+    fake: torch.Tensor,
+    fake_labels_: torch.Tensor | None,
+) -> torch.Tensor:
+    real_logits = discriminator(real, real_labels)
+    fake_logits = discriminator(fake, fake_labels_)
+    return functional.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    ) + functional.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def generator_loss(discriminator: nn.Module, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """Non-saturating: the generator maximises log D(G(z))."""
+    logits = discriminator(fake, labels)
+    return functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def discriminator_step(
+    discriminator: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: LocalData,
+    fake: torch.Tensor,
+    fake_labels_: torch.Tensor | None,
+    conditional: bool,
+) -> float:
+    """One update of D on a real batch (the size of ``fake``) against the given generated samples."""
+    real, real_labels = data.batch(len(fake))
+    loss = discriminator_loss(discriminator, real, real_labels if conditional else None, fake.detach(), fake_labels_)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
+
+
+def train_steps(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    optim: OptimConfig,
+    data: LocalData,
+    steps: int,
+    latent_dim: int,
+    conditional: bool,
+) -> dict[str, float]:
+    """``steps`` alternating D and G updates with fresh Adam optimizers; returns the mean losses."""
+    opt_g, opt_d = adam(generator, optim.lr_g, optim), adam(discriminator, optim.lr_d, optim)
+    d_total = g_total = 0.0
+    for _ in range(steps):
+        labels = fake_labels(optim.batch_size, data.num_classes, conditional)
+        fake = generate(generator, optim.batch_size, latent_dim, labels)
+        d_total += discriminator_step(discriminator, opt_d, data, fake, labels, conditional)
+        loss = generator_loss(discriminator, fake, labels)
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        g_total += float(loss.item())
+    return {"d_loss": d_total / steps, "g_loss": g_total / steps}
+
+
+def generator_feedback(
+    discriminator: nn.Module, fake: torch.Tensor, labels: torch.Tensor | None
+) -> tuple[torch.Tensor, float]:
+    """MD-GAN's error feedback: d(generator loss)/d(samples), computed by a worker that holds no generator."""
+    samples = fake.detach().requires_grad_(True)
+    loss = generator_loss(discriminator, samples, labels)
+    (gradient,) = torch.autograd.grad(loss, samples)
+    return gradient, float(loss.item())

@@ -1,0 +1,134 @@
+"""The algorithm protocol, modelled on Flower's Message API and its Strategy hooks.
+
+A message is named arrays, a small config dict and a ``message_type`` such as ``"train.fedavg"``
+(Flower's ``<category>.<action>`` form, so a later Flower ``ClientApp`` can route it unchanged). Server
+logic fills hooks: which clients to :meth:`~Server.sample`, which :meth:`~Server.stages` a round has,
+what to send at each stage (:meth:`~Server.configure`) and how to consume the replies
+(:meth:`~Server.aggregate`). Client logic turns one message into one reply and may keep private state
+across rounds (a discriminator that never leaves the client). The engine owns the loop, transport,
+seeding, faults and checkpoints, as Flower's ``Strategy.start`` and ``Grid`` do, so an algorithm file
+holds only what makes the paper that paper.
+
+Stages let one round hold several exchanges without the algorithm driving transport: FedAvg has one
+(``train``); MD-GAN adds discriminator swaps (collect, then deliver); a one-shot upload is one round
+with an ``upload`` stage; vertical partitions send each party its own columns' messages.
+
+This module imports no torch: arrays are torch tensors at run time, but nothing here touches them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from fedgen_registry.federation.config import FederationConfig
+
+Scalar = int | float | str | bool
+State = dict[str, Any]
+"""A persistent state: tensors and primitive containers only, so checkpoints load with ``weights_only=True``."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """What travels between server and client, in either direction.
+
+    ``arrays`` are tensors (parameters, generated samples, gradients); ``config`` holds scalars
+    (instructions going down, losses and example counts coming back).
+    """
+
+    message_type: str
+    arrays: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    config: Mapping[str, Scalar] = field(default_factory=dict)
+
+    def nbytes(self) -> int:
+        """Payload size, for the communication cost recorded per round."""
+        return sum(int(a.element_size() * a.nelement()) for a in self.arrays.values())
+
+
+class Server(ABC):
+    """Server logic. State that must survive a restart goes through :meth:`state_dict`."""
+
+    clients_per_round: int | None = None
+    """How many clients :meth:`sample` picks each round; ``None`` takes every client."""
+
+    def sample(self, server_round: int, available: Sequence[int], rng: np.random.Generator) -> list[int]:
+        """The clients asked to take part in this round (uniformly without replacement by default)."""
+        if self.clients_per_round is None or self.clients_per_round >= len(available):
+            return list(available)
+        chosen = rng.choice(len(available), size=self.clients_per_round, replace=False)
+        return sorted(available[int(i)] for i in chosen)
+
+    def stages(self, server_round: int) -> Sequence[str]:
+        """The exchanges of a round, in order; each is one configure/deliver/aggregate pass."""
+        return ("train",)
+
+    @abstractmethod
+    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
+        """Messages for this stage, by client id; ``clients`` are those still taking part in the round."""
+
+    @abstractmethod
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        """Consume the replies of this stage; return metrics for the round's history."""
+
+    @abstractmethod
+    def state_dict(self) -> State: ...
+
+    @abstractmethod
+    def load_state_dict(self, state: State) -> None: ...
+
+
+class Client(ABC):
+    """Client logic: one message in, one reply out; private state persists between messages."""
+
+    @abstractmethod
+    def handle(self, message: Message) -> Message:
+        """Answer one message; raise for a ``message_type`` the client does not know."""
+
+    def state_dict(self) -> State:
+        """The client's private state that must survive a restart (none by default)."""
+        return {}
+
+    def load_state_dict(self, state: State) -> None:
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state but was given {sorted(state)}")
+
+
+C = TypeVar("C", bound="FederationConfig")
+
+
+class Algorithm(ABC, Generic[C]):
+    """A registered implementation: builds the server and the clients from a config, and judges the result.
+
+    The engine calls :meth:`make_server` and :meth:`make_client` under its own seeding, runs the rounds,
+    then calls :meth:`finish` with the final server to compute metrics and write artefacts.
+    """
+
+    def __init__(self, config: C, run_dir: Path) -> None:
+        self.config = config
+        self.run_dir = run_dir
+
+    @property
+    @abstractmethod
+    def num_clients(self) -> int: ...
+
+    @abstractmethod
+    def make_server(self) -> Server: ...
+
+    @abstractmethod
+    def make_client(self, client_id: int) -> Client: ...
+
+    @abstractmethod
+    def finish(self, server: Server) -> dict[str, Any]:
+        """Final metrics (JSON-ready) after the last round; may write artefacts into ``run_dir``."""
+
+
+def is_algorithm(target: object) -> bool:
+    """Whether a registered target is an :class:`Algorithm` class (run by an engine) rather than a plain callable."""
+    return isinstance(target, type) and issubclass(target, Algorithm)

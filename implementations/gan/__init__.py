@@ -1,0 +1,1 @@
+"""GAN-family reference implementations (FedAvg-GAN, MD-GAN, the centralized baseline)."""
