@@ -444,3 +444,23 @@ def site_serve(out: str, catalog_path: str | None, config_file: str | None, stri
         pass
     finally:
         server.server_close()
+
+
+@site.command("runs")
+@click.argument("paper_ids", nargs=-1)
+@click.option("--catalog", "catalog_path", type=click.Path(exists=True), help="Another catalogue folder.")
+@_guard
+def site_runs(paper_ids: Sequence[str], catalog_path: str | None) -> None:
+    """Run the smoke preset of implemented papers and cache their artefacts in site/runs/ for the paper pages.
+
+    \b
+    Examples:
+      fedgen site runs                   # every implemented paper
+      fedgen site runs md-gan-2018       # just one
+    """
+    from fedgen_registry.sitegen.build import docs_folder
+    from fedgen_registry.sitegen.runs import refresh
+
+    docs_dir = docs_folder()
+    for paper_id in refresh(_catalog(catalog_path), docs_dir, paper_ids or None):
+        click.echo(f"cached smoke run of {paper_id} in {docs_dir / 'runs' / paper_id}")

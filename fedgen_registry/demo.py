@@ -1,13 +1,18 @@
 """The main job of the README: the three uses of fedgen, on what ships with the package.
 
-Query the catalogue (facet counts, a filtered view, one record, a citation) and, where implementations
-are registered, run one of them on the embedded digits data. ``python -m fedgen_registry.demo``.
+Query the catalogue (facet counts, a filtered view, one record, a citation), run one paper's reference
+implementation on the bundled digits data, and build the documentation site to browse offline.
+``python -m fedgen_registry.demo``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fedgen_registry.catalog import load_catalog
 from fedgen_registry.catalog.bibtex import paper_bibtex
+from fedgen_registry.runner import run
+from fedgen_registry.sitegen.build import SiteError, build_site
 
 
 def main() -> None:
@@ -27,11 +32,21 @@ def main() -> None:
     print(f"\n{paper.title} ({paper.year})\n  {paper.summary}\n")
     print(paper_bibtex(paper))
 
-    from fedgen_registry.registry import list_implementations
+    print(f"Running {paper.id} (smoke preset) on the bundled digits data ...")
+    result = run(paper.id, preset="smoke", out=Path("runs") / f"{paper.id}-smoke")
+    metrics = result["metrics"]
+    print(
+        f"  KID {metrics['kid']:.3f} after {metrics['rounds']} rounds in {result['wall_time_s']:.1f} s; artefacts in {result['run_dir']}"
+    )
+    runnable = catalog.filter(implemented=True)
+    print(f"  {len(runnable)} papers run by id so far: {', '.join(p.id for p in runnable)}\n")
 
-    available = list_implementations()
-    if not available:
-        print("No implementation is registered yet: `fedgen list --implemented` will list runnable papers.")
+    try:
+        report = build_site(out=Path("public"))
+    except SiteError as exc:
+        print(f"Site not built: {exc}")
+        return
+    print(f"Site: {report.papers} paper pages in {report.out}; browse with `fedgen site serve`.")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,15 @@ def default_config() -> Path:
     return checkout if checkout.is_file() else Path.cwd() / CONFIG_NAME
 
 
+def docs_folder(config_file: Path | None = None) -> Path:
+    """The ``docs_dir`` that ``mkdocs.yml`` names, resolved next to it (without loading MkDocs)."""
+    import yaml
+
+    config_file = config_file or default_config()
+    settings = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    return config_file.parent / settings.get("docs_dir", "docs")
+
+
 def build_site(
     catalog: Catalog | None = None,
     config_file: Path | None = None,

@@ -15,6 +15,7 @@ from fedgen_registry.sitegen.catalogue import catalogue_page
 from fedgen_registry.sitegen.glossary import glossary_page
 from fedgen_registry.sitegen.home import home_snippet
 from fedgen_registry.sitegen.paper import paper_page
+from fedgen_registry.sitegen.runs import load_runs
 
 
 def _write(docs_dir: Path, relative: str, text: str) -> Path:
@@ -32,6 +33,7 @@ def generate(catalog: Catalog, docs_dir: Path) -> list[Path]:
         _write(docs_dir, layout.CATALOGUE, catalogue_page(catalog)),
         _write(docs_dir, layout.GLOSSARY, glossary_page(catalog)),
     ]
-    written += [_write(docs_dir, layout.paper_page(p.id), paper_page(p, catalog)) for p in catalog]
+    runs = load_runs(docs_dir)
+    written += [_write(docs_dir, layout.paper_page(p.id), paper_page(p, catalog, runs.get(p.id))) for p in catalog]
     written += sorted((docs_dir / layout.IMAGES).glob("*.png"))
     return written

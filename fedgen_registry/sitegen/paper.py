@@ -34,6 +34,7 @@ from fedgen_registry.catalog.vocab import (
 from fedgen_registry.sitegen import layout
 from fedgen_registry.sitegen.markup import attr, code_span, fence, md, safe_url, table
 from fedgen_registry.sitegen.related import related
+from fedgen_registry.sitegen.runs import PRESET, RunArtefacts, scalar_rows
 from fedgen_registry.sitegen.taxonomy import chip, chips
 
 ADDING_AN_IMPLEMENTATION = "guides/adding-an-implementation.md"
@@ -117,16 +118,38 @@ def _verification(paper: Paper, page: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_results(paper: Paper) -> str:
-    # Hook for the runtime: when `fedgen run` writes run directories (metrics, sample grid, privacy ledger)
-    # and a command caches a smoke run per paper, render those artefacts here instead of this sentence.
-    return (
-        "Smoke-run results (sample grid, metrics, privacy ledger) are not on this page yet: the site does"
-        " not read run artefacts so far.\n"
+def _run_results(paper: Paper, run: RunArtefacts | None, page: str) -> str:
+    regenerate = fence(f"fedgen site runs {paper.id}", "bash")
+    if run is None:
+        return (
+            "No smoke run is cached for this paper yet; this command runs one and keeps its artefacts for"
+            " the site:\n\n" + regenerate
+        )
+    parts = [
+        f"### Smoke run\n\nProduced by a real run of the {code_span(PRESET)} preset (settings below) on the"
+        " bundled digits data; regenerate it with:\n",
+        regenerate,
+        table(["metric", "value"], [[md(k), md(v)] for k, v in scalar_rows(run.metrics)]),
+    ]
+    for image in run.images:
+        name = image.rsplit("/", 1)[-1].removesuffix(".png")
+        parts.append(f"![{name} of the smoke run of {attr(paper.id)}]({layout.link(page, image)})\n")
+    for csv_file in run.tables:
+        parts.append(f"[Synthetic rows of the smoke run (CSV)]({layout.link(page, csv_file)})\n")
+    if run.privacy is not None:
+        parts.append(
+            "Privacy ledger:\n\n" + table(["field", "value"], [[md(k), md(v)] for k, v in scalar_rows(run.privacy)])
+        )
+    settings = json.dumps(run.config.get("config", run.config), indent=2)
+    parts.append(
+        '??? note "Settings of this run"\n\n'
+        + "\n".join("    " + line for line in fence(settings, "json").splitlines())
+        + "\n"
     )
+    return "\n".join(parts)
 
 
-def _implementation(paper: Paper, page: str) -> str:
+def _implementation(paper: Paper, page: str, run: RunArtefacts | None) -> str:
     impl = paper.implementation
     guide = layout.link(page, ADDING_AN_IMPLEMENTATION)
     if impl is None:
@@ -147,7 +170,7 @@ def _implementation(paper: Paper, page: str) -> str:
     ]
     if impl.deviations:
         parts.append("Deviations from the paper:\n\n" + "\n".join(f"- {md(d)}" for d in impl.deviations) + "\n")
-    parts.append(_run_results(paper))
+    parts.append(_run_results(paper, run, page))
     return "\n".join(parts)
 
 
@@ -164,7 +187,7 @@ def _related(paper: Paper, catalog: Catalog, page: str) -> str:
     )
 
 
-def paper_page(paper: Paper, catalog: Catalog) -> str:
+def paper_page(paper: Paper, catalog: Catalog, run: RunArtefacts | None = None) -> str:
     page = layout.paper_page(paper.id)
     byline = md(", ".join(paper.authors)) + f" · {paper.year}" + (f" · {md(paper.venue)}" if paper.venue else "")
     # Material writes the page title into <title> through `striptags`, which decodes entities after removing
@@ -178,7 +201,7 @@ def paper_page(paper: Paper, catalog: Catalog) -> str:
         "## Cite\n\n" + fence(paper_bibtex(paper), "bibtex"),
         "## Taxonomy\n\n" + table(["facet", "value"], _taxonomy(paper, page)),
         "## Threat model and privacy\n\n" + table(["aspect", "value"], _threat_and_privacy(paper, page)),
-        "## Implementation\n\n" + _implementation(paper, page),
+        "## Implementation\n\n" + _implementation(paper, page, run),
         "## Related papers\n\n" + _related(paper, catalog, page),
         "## Verification\n\n" + _verification(paper, page),
     ]
