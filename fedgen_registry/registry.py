@@ -12,7 +12,6 @@ The catalogue needs to know which ids exist without importing torch; :func:`decl
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import importlib
 import importlib.util
@@ -182,27 +181,14 @@ def implementations_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+_REGISTER_CALL = re.compile(r"""\bregister\(\s*["']([a-z0-9]+(?:-[a-z0-9]+)*)["']""")
+
+
 def declared_ids(root: Path | None = None) -> set[str]:
-    """Ids passed to ``register(...)`` in the implementation sources, read with ``ast`` (no import, no torch)."""
+    """Ids passed to ``register("...")`` in the implementation sources, read as text (no import, no torch).
+
+    A regular expression rather than an AST walk keeps ``fedgen list`` fast as implementations grow; a
+    test keeps this static index equal to the registry that importing the modules builds.
+    """
     folder = root or implementations_dir()
-    ids: set[str] = set()
-    for source in sorted(folder.rglob("*.py")):
-        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and _called_name(node.func) == "register"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                ids.add(node.args[0].value)
-    return ids
-
-
-def _called_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
+    return {m for source in folder.rglob("*.py") for m in _REGISTER_CALL.findall(source.read_text(encoding="utf-8"))}
