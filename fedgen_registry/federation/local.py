@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from fedgen_registry.components.privacy.ledger import LEDGER_FILE, NO_PRIVACY, write_ledger
 from fedgen_registry.federation.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.errors import FederationError
@@ -251,7 +252,8 @@ def run_algorithm(
     quiet: bool,
     manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build, run and judge an algorithm; write ``config.json`` (the manifest) and ``metrics.json``.
+    """Build, run and judge an algorithm; write ``config.json`` (the manifest), ``metrics.json`` and the
+    privacy ledger ``privacy.json`` (``none`` unless the algorithm wrote its own).
 
     Returns a summary for the caller to print.
     """
@@ -263,8 +265,12 @@ def run_algorithm(
     if manifest is not None:  # written once a resume is known to fit, so it always describes the checkpoint
         (run_dir / "config.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     history = engine.run()
+    ledger = run_dir / LEDGER_FILE
+    ledger.unlink(missing_ok=True)  # a private algorithm writes its own in finish(); never keep a stale one
     with deterministic(config.torch_threads):
         seed_everything(derive_seed(config.seed, "finish"))
         metrics = {"rounds": len(history), **algorithm.finish(engine.server)}
+    if not ledger.exists():
+        write_ledger(run_dir, NO_PRIVACY)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return {"metrics": metrics, "wall_time_s": round(time.perf_counter() - started, 3)}

@@ -26,8 +26,10 @@ def test_a_run_directory_has_every_artefact(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert f"run directory: {tmp_path}" in result.output
-    for name in ("config.json", "history.jsonl", "metrics.json", "samples.png", "partition.png", "partition.json"):
+    names = ("config.json", "history.jsonl", "metrics.json", "privacy.json", "samples.png", "partition.png")
+    for name in (*names, "partition.json"):
         assert (tmp_path / name).exists(), name
+    assert json.loads((tmp_path / "privacy.json").read_text())["mechanism"] == "none"
     assert (tmp_path / "checkpoints" / "last.pt").exists()
     assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 3
     metrics = json.loads((tmp_path / "metrics.json").read_text())
