@@ -1,0 +1,1 @@
+"""Mechanism tests of the federated-GAN reference implementations (one file per implementation)."""
