@@ -1,0 +1,1 @@
+"""Tabular-GAN reference implementations (FedAvg of CTGAN networks, the centralized baseline)."""

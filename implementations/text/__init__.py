@@ -1,0 +1,1 @@
+"""Language-model reference implementations (FedAvg of LoRA adapters, the centralized baseline)."""
