@@ -160,7 +160,23 @@ def execute(resolved: ResolvedRun, context: RunContext) -> Any:
     if context.engine not in ENGINES:
         raise RunError(f"unknown engine {context.engine!r}; engines: {', '.join(ENGINES)}")
     if context.engine == "flower":
-        raise RunError("engine 'flower' is not available yet; use --engine local (the default)")
+        if not is_algorithm(resolved.spec.target):
+            raise RunError(f"{resolved.spec.id} is not a federated algorithm; run it with --engine local")
+        from fedgen_registry.federation.errors import FederationError
+        from fedgen_registry.federation.flower.engine import run_flower
+
+        try:
+            summary = run_flower(
+                resolved.spec,
+                resolved.config,
+                context.run_dir,
+                resume=context.resume,
+                quiet=context.quiet,
+                manifest=resolved.describe(),
+            )
+        except FederationError as exc:
+            raise RunError(str(exc)) from exc
+        return {**summary, "run_dir": str(context.run_dir)}
     context.run_dir.mkdir(parents=True, exist_ok=True)
     target = resolved.spec.target
     if not is_algorithm(target):

@@ -37,13 +37,6 @@ def test_a_run_directory_has_every_artefact(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "config.json").read_text())["implementation"] == "md-gan"
 
 
-def test_flower_engine_is_a_one_line_error(tmp_path: Path) -> None:
-    args = ["run", "fedavg-gan", "--preset", "smoke", "--engine", "flower", "--out"]
-    result = CliRunner().invoke(main, [*args, str(tmp_path)])
-    assert result.exit_code == 1
-    assert result.output.strip() == "error: engine 'flower' is not available yet; use --engine local (the default)"
-
-
 def test_resume_refuses_changed_settings_and_an_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="nothing to resume"):
         run("fedavg-gan", preset="smoke", out=tmp_path, resume=True, quiet=True)

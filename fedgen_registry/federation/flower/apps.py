@@ -1,0 +1,117 @@
+"""The ``ServerApp`` and ``ClientApp`` that run any registered algorithm, chosen by its id and config.
+
+What to run travels as a :class:`FlowerRun`: bound to the apps directly in simulation, or read from
+``context.run_config`` in a deployment (where ``flwr run`` ships it from the app's ``pyproject.toml``),
+so :data:`server_app` and :data:`client_app` serve every algorithm.
+
+Routing: Flower 1.42 dispatches a message of type ``"<category>.<action>"`` only to a handler registered
+for exactly that action (``@app.train("disc_step")``); there is no catch-all per category, and the
+protocol does not declare its message types ahead of time. :class:`ProtocolClientApp` therefore registers
+the protocol handler through Flower's own decorator the first time it meets an action, then lets
+Flower route, validate the type and apply mods as for any hand-written handler.
+
+A Flower 1.42 deployment starts a fresh ClientApp process for every message, so this module imports
+torch only when a protocol message needs it: the hand-shake answers without it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flwr.app import ConfigRecord, Context, MessageType, RecordDict
+from flwr.app import Message as FlowerMessage
+from flwr.app.metadata import validate_message_type
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+
+from fedgen_registry.federation.flower.job import FlowerRun
+from fedgen_registry.federation.flower.wire import ENGINE, PARTITION_ID, PARTITION_QUERY
+
+CATEGORIES = (MessageType.TRAIN, MessageType.EVALUATE, MessageType.QUERY)
+"""What a protocol message's type may start with; each names a ClientApp decorator."""
+
+if TYPE_CHECKING:
+    from fedgen_registry.federation.flower.relay import Relay, RelayedAlgorithm
+    from fedgen_registry.federation.protocol import Algorithm
+
+
+def _relayed(target: type[Algorithm[Any]], relay: Relay, config: Any, run_dir: Path) -> RelayedAlgorithm:
+    from fedgen_registry.federation.flower.relay import RelayedAlgorithm
+
+    return RelayedAlgorithm(target(config, run_dir), relay)
+
+
+def serve(grid: Grid, run: FlowerRun) -> dict[str, Any]:
+    """The ServerApp's work: connect the nodes, then the engine's loop with relayed clients; the summary."""
+    from fedgen_registry.federation.flower.relay import Relay, connect
+    from fedgen_registry.federation.local import run_algorithm
+
+    spec = run.spec()
+    config = spec.config.model_validate_json(run.config)
+    relay = Relay(grid, connect(grid, config.clients, run.connect_timeout_s), config.seed, run.reply_timeout_s)
+    return run_algorithm(
+        partial(_relayed, spec.target, relay),  # type: ignore[arg-type]  # run_algorithm only calls it (config, run_dir)
+        config,
+        Path(run.run_dir),
+        resume=False,
+        quiet=run.quiet,
+        manifest=json.loads(run.manifest),
+    )
+
+
+def make_server_app(run: FlowerRun | None = None, results: dict[str, Any] | None = None) -> ServerApp:
+    """A ServerApp for ``run`` (or for the run described by ``context.run_config``); the summary goes to ``results``."""
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        summary = serve(grid, run or FlowerRun.from_run_config(context.run_config))
+        if results is not None:
+            results.update(summary)
+
+    return app
+
+
+class ProtocolClientApp(ClientApp):
+    """A ClientApp that answers every protocol message type of the run's algorithm, plus the hand-shake."""
+
+    def __init__(self, run: FlowerRun | None = None) -> None:
+        super().__init__()
+        self.run = run
+        self.query(PARTITION_QUERY.split(".")[1])(_partition)
+        self._routes = {PARTITION_QUERY}
+
+    def __call__(self, message: FlowerMessage, context: Context) -> FlowerMessage:
+        message_type = message.metadata.message_type
+        category, _, action = message_type.partition(".")
+        if message_type not in self._routes and validate_message_type(message_type) and category in CATEGORIES:
+            register = getattr(self, category)  # Flower's own @app.train / @app.evaluate / @app.query
+            (register(action) if action else register())(self._handle)
+            self._routes.add(message_type)
+        return super().__call__(message, context)
+
+    def _handle(self, message: FlowerMessage, context: Context) -> FlowerMessage:
+        from fedgen_registry.federation.flower.node import answer
+
+        return answer(message, context, self.run or FlowerRun.from_run_config(context.run_config))
+
+
+def _partition(message: FlowerMessage, context: Context) -> FlowerMessage:
+    try:
+        partition = int(context.node_config[PARTITION_ID])
+    except KeyError:
+        raise ValueError(
+            "a fedgen Flower node needs a partition-id in its node config "
+            "(flower-supernode --node-config 'partition-id=0 num-partitions=2')"
+        ) from None
+    return FlowerMessage(RecordDict({ENGINE: ConfigRecord({PARTITION_ID: partition})}), reply_to=message)
+
+
+server_app = make_server_app()
+"""For a deployment: ``serverapp = "fedgen_registry.federation.flower.apps:server_app"``."""
+
+client_app = ProtocolClientApp()
+"""For a deployment: ``clientapp = "fedgen_registry.federation.flower.apps:client_app"``."""
