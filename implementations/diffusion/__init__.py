@@ -1,0 +1,1 @@
+"""Diffusion-family reference implementations (FedAvg-diffusion and its centralized baseline)."""

@@ -1,0 +1,1 @@
+"""VAE-family reference implementations (FedAvg-VAE and its centralized baseline)."""
