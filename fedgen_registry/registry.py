@@ -4,7 +4,8 @@ Lessons taken from timm's model registry: registration only records the entry (n
 live beside the entry that they configure, listing uses fnmatch patterns with a natural sort. Unlike
 timm, discovery is explicit and complete: :func:`discover` imports every module of the implementations
 package, so an entry can never be missing because nobody happened to import its module, and a duplicate
-id is an error at import instead of a silent overwrite.
+id is an error at import instead of a silent overwrite. Asking for one id imports only the module that
+declares it, so running a GAN does not pay for importing diffusers and transformers.
 
 The catalogue needs to know which ids exist without importing torch; :func:`declared_ids` reads the
 ``@register("...")`` calls from the source files instead (a test keeps it equal to the imported registry).
@@ -148,29 +149,63 @@ def expand_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-REGISTRY = Registry()
+class PackageRegistry(Registry):
+    """The registry of the implementations package, loaded as far as each question needs.
+
+    Running one paper should not import every library of every family (diffusers, transformers, ctgan):
+    asking for an id imports only the module that declares it (found by :func:`declared_modules`),
+    while listing or a miss imports the whole package, so duplicates and listings stay complete.
+    """
+
+    def __init__(self, package: str) -> None:
+        super().__init__()
+        self.package = package
+        self._complete = False
+
+    def discover_all(self) -> PackageRegistry:
+        if not self._complete:
+            package = importlib.import_module(self.package)
+            for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+                importlib.import_module(module.name)
+            self._complete = True
+        return self
+
+    def get(self, implementation_id: str) -> ImplementationSpec:
+        if implementation_id not in self._specs:
+            module = declared_modules().get(implementation_id)
+            if module is not None:
+                importlib.import_module(module)
+        if implementation_id not in self._specs:
+            self.discover_all()
+        return super().get(implementation_id)
+
+    def ids(self, pattern: str = "*", exclude: Iterable[str] = ()) -> list[str]:
+        return super(PackageRegistry, self.discover_all()).ids(pattern, exclude)
+
+    def __contains__(self, implementation_id: object) -> bool:
+        return super().__contains__(implementation_id) or implementation_id in declared_modules()
+
+    def __len__(self) -> int:
+        return super(PackageRegistry, self.discover_all()).__len__()
+
+
+REGISTRY = PackageRegistry(IMPLEMENTATIONS_PACKAGE)
 register = REGISTRY.register
-_discovered = False
 
 
 def discover() -> Registry:
     """Import every module of the implementations package once, so the registry is complete."""
-    global _discovered
-    if not _discovered:
-        package = importlib.import_module(IMPLEMENTATIONS_PACKAGE)
-        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
-            importlib.import_module(module.name)
-        _discovered = True
-    return REGISTRY
+    return REGISTRY.discover_all()
 
 
 def get_implementation(implementation_id: str) -> ImplementationSpec:
-    return discover().get(implementation_id)
+    """The implementation with this id, importing only the module that declares it."""
+    return REGISTRY.get(implementation_id)
 
 
 def list_implementations(pattern: str = "*", exclude: Iterable[str] = ()) -> list[str]:
     """Registered ids matching the fnmatch ``pattern`` (e.g. ``"*gan*"``), minus ``exclude`` patterns."""
-    return discover().ids(pattern, exclude)
+    return REGISTRY.ids(pattern, exclude)
 
 
 def implementations_dir() -> Path:
@@ -184,11 +219,23 @@ def implementations_dir() -> Path:
 _REGISTER_CALL = re.compile(r"""\bregister\(\s*["']([a-z0-9]+(?:-[a-z0-9]+)*)["']""")
 
 
-def declared_ids(root: Path | None = None) -> set[str]:
-    """Ids passed to ``register("...")`` in the implementation sources, read as text (no import, no torch).
+def declared_modules(root: Path | None = None) -> dict[str, str]:
+    """Id -> module name for every ``register("...")`` in the implementation sources, read as text.
 
-    A regular expression rather than an AST walk keeps ``fedgen list`` fast as implementations grow; a
-    test keeps this static index equal to the registry that importing the modules builds.
+    No import and no torch: the catalogue checks ids with it, and :class:`PackageRegistry` imports one
+    module from it. A regular expression rather than an AST walk keeps ``fedgen list`` fast as
+    implementations grow; a test keeps this static index equal to the registry that importing builds.
     """
     folder = root or implementations_dir()
-    return {m for source in folder.rglob("*.py") for m in _REGISTER_CALL.findall(source.read_text(encoding="utf-8"))}
+    found: dict[str, str] = {}
+    for source in sorted(folder.rglob("*.py")):
+        parts = source.relative_to(folder).with_suffix("").parts
+        module = ".".join((IMPLEMENTATIONS_PACKAGE, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+        for implementation_id in _REGISTER_CALL.findall(source.read_text(encoding="utf-8")):
+            found.setdefault(implementation_id, module)
+    return found
+
+
+def declared_ids(root: Path | None = None) -> set[str]:
+    """The ids of :func:`declared_modules` (no import, no torch)."""
+    return set(declared_modules(root))

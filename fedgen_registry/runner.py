@@ -21,7 +21,7 @@ from fedgen_registry.catalog import Catalog, Paper, UnknownIdError, load_catalog
 from fedgen_registry.catalog.loader import format_location
 from fedgen_registry.catalog.vocab import ImplementationStatus
 from fedgen_registry.federation.protocol import is_algorithm
-from fedgen_registry.registry import ImplementationSpec, Registry, discover, expand_dotted
+from fedgen_registry.registry import REGISTRY, ImplementationSpec, Registry, expand_dotted
 from fedgen_registry.suggest import did_you_mean
 
 ENGINES = ("local", "flower")
@@ -124,7 +124,7 @@ def resolve(
     registry: Registry | None = None,
 ) -> ResolvedRun:
     """Resolve a paper id or an implementation id (with an optional preset) to a validated config."""
-    registry = registry or discover()
+    registry = registry if registry is not None else REGISTRY
     catalog = catalog if catalog is not None else load_catalog()
     overrides = overrides or {}
     if requested in catalog:

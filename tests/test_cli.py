@@ -24,7 +24,7 @@ def cli(toy_catalog_path, monkeypatch):
     monkeypatch.setenv("FEDGEN_CATALOG", str(toy_catalog_path))
     toy_registry = make_registry()
     monkeypatch.setattr(fedgen_registry.registry, "declared_ids", lambda root=None: set(toy_registry.ids()))
-    monkeypatch.setattr(fedgen_registry.runner, "discover", lambda: toy_registry)
+    monkeypatch.setattr(fedgen_registry.runner, "REGISTRY", toy_registry)
     runner = CliRunner()
     return lambda *args: runner.invoke(main, list(args))
 

@@ -140,3 +140,19 @@ def test_declared_ids_read_statically(tmp_path: Path) -> None:
 
 def test_static_index_matches_the_imported_registry() -> None:
     assert declared_ids() == set(registry_module.discover().ids())
+
+
+def test_asking_for_one_id_imports_only_its_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from fedgen_registry.registry import get_implementation, declared_modules\n"
+        "spec = get_implementation('md-gan')\n"
+        "loaded = {m for m in declared_modules().values() if m in sys.modules}\n"
+        "print(spec.id, sorted(loaded), 'diffusers' in sys.modules, 'ctgan' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert out[0] == "md-gan"
+    assert out[1].strip() == "['fedgen_registry.implementations.gan.md_gan'] False False"
