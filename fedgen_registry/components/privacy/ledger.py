@@ -21,7 +21,7 @@ class PrivacyLedger(BaseModel):
 
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")  # epsilon is inf without noise
 
-    mechanism: Literal["none", "dp-fedavg", "dp-sgd"]
+    mechanism: Literal["none", "dp-fedavg", "dp-sgd", "laplace-local"]
     level: Literal["client", "record"] | None = Field(
         None, description="Whose contribution the guarantee hides: one client's data set, or one record."
     )
