@@ -1,5 +1,10 @@
 """Datasets as plain arrays, loaded offline. The embedded default is scikit-learn's 8x8 digits.
 
+The real-scale image sets (:data:`REAL_DATASETS`) are read from local files by
+:mod:`~fedgen_registry.components.realdata`, from ``root`` or ``$FEDGEN_DATA/<name>`` (``data/<name>``
+when the variable is unset); nothing is ever downloaded, and a missing file is a one-line error that
+names the files expected.
+
 Images are flattened to ``float32`` vectors in [-1, 1] (the range of a ``tanh`` generator). The
 train/test split is fixed (seed 0, stratified) and independent of the run's seed, so the held-out
 images that metrics compare against, and the cached metrics classifier, are the same for every run.
@@ -7,8 +12,10 @@ images that metrics compare against, and the cached metrics classifier, are the 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -48,10 +55,23 @@ def digits_split() -> tuple[Dataset, Dataset]:
 
 
 DATASETS = {"digits": digits_split}
+REAL_DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba")
 
 
-def load_split(name: str) -> tuple[Dataset, Dataset]:
+def data_root(name: str, root: str | Path | None = None) -> Path:
+    """Where a real-scale dataset's files are looked for: ``root`` if given, else ``$FEDGEN_DATA/<name>``."""
+    folder = Path(root) if root is not None else Path(os.environ.get("FEDGEN_DATA") or "data") / name
+    return folder.expanduser().absolute()
+
+
+def load_split(name: str, root: str | Path | None = None) -> tuple[Dataset, Dataset]:
+    """Train and test split of ``name``; ``root`` only matters for the real-scale datasets."""
+    if name in REAL_DATASETS:
+        from fedgen_registry.components.realdata import load_real_split  # it imports this module
+
+        return load_real_split(name, data_root(name, root))
     try:
         return DATASETS[name]()
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}") from None
+        available = ", ".join([*DATASETS, *REAL_DATASETS])
+        raise ValueError(f"unknown dataset {name!r}; available: {available}") from None

@@ -3,6 +3,8 @@
 An algorithm subclasses :class:`ImageGANAlgorithm` and writes only its server and client logic; the
 split of the data among clients (and its report), network construction and the final evaluation
 (``samples.png`` and KID against the held-out split) are the same for all, so results compare.
+KID is computed on the features of a classifier of 8x8 digits, so for any other dataset the metrics
+say so (``"kid": null`` and a ``kid_note``) instead of reporting a number that measures nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from fedgen_registry.components.artefacts import save_image_grid, save_partition_report
-from fedgen_registry.components.data import load_split
+from fedgen_registry.components.data import Dataset, load_split
 from fedgen_registry.components.gan import LocalData, OptimConfig, generate
 from fedgen_registry.components.metrics import sample_quality
 from fedgen_registry.components.models import ModelConfig, build_discriminator, build_generator
@@ -31,7 +33,10 @@ GRID = 64
 class DataConfig(PartitionConfig):
     """Which dataset, and how its training rows are split among clients."""
 
-    name: Literal["digits"] = "digits"
+    name: Literal["digits", "mnist", "fashion-mnist", "cifar10", "celeba"] = "digits"
+    root: str | None = Field(
+        None, description="Folder of a real-scale dataset's files (default $FEDGEN_DATA/<name>); never downloaded."
+    )
 
 
 class EvalConfig(BaseModel):
@@ -50,6 +55,20 @@ class ImageGANConfig(FederationConfig):
 
 
 ConfigT = TypeVar("ConfigT", bound=ImageGANConfig)
+KID_DATASET = "digits"
+"""The only dataset the metrics classifier (hence KID and label accuracy) was trained on."""
+
+
+def evaluate_samples(
+    samples: np.ndarray, reference: Dataset, labels: np.ndarray | None, config: EvalConfig
+) -> dict[str, Any]:
+    """KID (and label accuracy) against ``reference`` on digits; elsewhere ``kid: None`` and the reason."""
+    if reference.name != KID_DATASET:
+        return {
+            "kid": None,
+            "kid_note": f"KID needs the 8x8 digits classifier's features; not computed for {reference.name!r}.",
+        }
+    return sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size)
 
 
 @runtime_checkable
@@ -64,7 +83,7 @@ class ImageGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
 
     def __init__(self, config: ConfigT, run_dir: Path) -> None:
         super().__init__(config, run_dir)
-        self.train, self.test = load_split(config.data.name)
+        self.train, self.test = load_split(config.data.name, config.data.root)
         self.parts = partition_rows(self.train.y, config.clients, config.data, derive_seed(config.seed, "partition"))
         save_partition_report(class_histogram(self.train.y, self.parts, self.train.num_classes), run_dir)
 
@@ -81,10 +100,10 @@ class ImageGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
         return LocalData(torch.as_tensor(rows.x), torch.as_tensor(rows.y), self.train.num_classes)
 
     def new_generator(self) -> nn.Module:
-        return build_generator(self.config.model, self.train.x.shape[1], self.train.num_classes)
+        return build_generator(self.config.model, self.train.x.shape[1], self.train.num_classes, self.train.shape)
 
     def new_discriminator(self) -> nn.Module:
-        return build_discriminator(self.config.model, self.train.x.shape[1], self.train.num_classes)
+        return build_discriminator(self.config.model, self.train.x.shape[1], self.train.num_classes, self.train.shape)
 
     def finish(self, server: Server) -> dict[str, Any]:
         if not isinstance(server, HoldsGenerator):
@@ -99,6 +118,4 @@ class ImageGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
                 None if labels is None else torch.as_tensor(labels),
             ).numpy()
         save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
-        return sample_quality(
-            samples, self.test, labels, self.config.eval.kid_subsets, self.config.eval.kid_subset_size
-        )
+        return evaluate_samples(samples, self.test, labels, self.config.eval)

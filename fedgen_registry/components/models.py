@@ -1,15 +1,22 @@
 """Small MLP generator and discriminator for flattened images (8x8 digits by default), optionally conditional.
 
 Conditioning concatenates a one-hot label to the input of each network, the plain cGAN of Mirza and
-Osindero; ``num_classes=0`` gives the unconditional pair.
+Osindero; ``num_classes=0`` gives the unconditional pair. ``architecture="conv"`` builds the DCGAN-style
+pair of :mod:`~fedgen_registry.components.families.conv` instead, for 28x28 and 32x32 images; both
+take and give flattened images, so every GAN step and aggregation rule works with either.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torch.nn import functional
+
+from fedgen_registry.components.families.conv import ConvDiscriminator, ConvGenerator
 
 
 class ModelConfig(BaseModel):
@@ -18,6 +25,8 @@ class ModelConfig(BaseModel):
     latent_dim: int = Field(32, ge=1)
     hidden: int = Field(128, ge=1)
     conditional: bool = Field(False, description="Condition both networks on the class label (cGAN).")
+    architecture: Literal["mlp", "conv"] = Field("mlp", description="MLP networks, or DCGAN-style convolutions.")
+    width: int = Field(32, ge=1, description="Channels of the first convolution (conv only; doubled per halving).")
 
 
 def _with_label(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
@@ -66,9 +75,28 @@ class MLPDiscriminator(nn.Module):
         return self.net(_with_label(x, labels, self.num_classes)).squeeze(1)
 
 
-def build_generator(config: ModelConfig, data_dim: int, num_classes: int) -> MLPGenerator:
-    return MLPGenerator(config.latent_dim, config.hidden, data_dim, num_classes if config.conditional else 0)
+def _image_shape(data_dim: int, shape: tuple[int, ...] | None) -> tuple[int, int, int]:
+    """The (channels, height, width) the conv networks need; it must describe ``data_dim`` values."""
+    if shape is None or len(shape) != 3 or math.prod(shape) != data_dim:
+        raise ValueError(
+            f"conv networks need the image shape (channels, height, width) of {data_dim} values, got {shape}"
+        )
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
 
 
-def build_discriminator(config: ModelConfig, data_dim: int, num_classes: int) -> MLPDiscriminator:
-    return MLPDiscriminator(data_dim, config.hidden, num_classes if config.conditional else 0)
+def build_generator(
+    config: ModelConfig, data_dim: int, num_classes: int, shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    classes = num_classes if config.conditional else 0
+    if config.architecture == "conv":
+        return ConvGenerator(config.latent_dim, _image_shape(data_dim, shape), config.width, classes)
+    return MLPGenerator(config.latent_dim, config.hidden, data_dim, classes)
+
+
+def build_discriminator(
+    config: ModelConfig, data_dim: int, num_classes: int, shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    classes = num_classes if config.conditional else 0
+    if config.architecture == "conv":
+        return ConvDiscriminator(_image_shape(data_dim, shape), config.width, classes)
+    return MLPDiscriminator(data_dim, config.hidden, classes)

@@ -144,7 +144,7 @@ class FedAvgFamilyAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
 
     def __init__(self, config: ConfigT, run_dir: Path) -> None:
         super().__init__(config, run_dir)
-        self.train, self.test = load_split(config.data.name)
+        self.train, self.test = load_split(config.data.name, config.data.root)
         self.parts = partition_rows(self.train.y, config.clients, config.data, derive_seed(config.seed, "partition"))
         save_partition_report(class_histogram(self.train.y, self.parts, self.train.num_classes), run_dir)
         shape = self.train.shape
