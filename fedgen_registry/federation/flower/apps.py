@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from flwr.app import ConfigRecord, Context, MessageType, RecordDict
 from flwr.app import Message as FlowerMessage
 from flwr.app.metadata import validate_message_type
+from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
@@ -51,7 +52,15 @@ def serve(grid: Grid, run: FlowerRun) -> dict[str, Any]:
 
     spec = run.spec()
     config = spec.config.model_validate_json(run.config)
-    relay = Relay(grid, connect(grid, config.clients, run.connect_timeout_s), config.seed, run.reply_timeout_s)
+    nodes = connect(grid, config.clients, run.connect_timeout_s)
+    if run.secagg:
+        from fedgen_registry.federation.flower.secagg import SecAggPlusSettings, SecureRelay, check_supported
+
+        check_supported(spec.id)
+        settings = SecAggPlusSettings.model_validate_json(run.secagg)
+        relay: Relay = SecureRelay(grid, nodes, config.seed, run.reply_timeout_s, settings)
+    else:
+        relay = Relay(grid, nodes, config.seed, run.reply_timeout_s)
     return run_algorithm(
         partial(_relayed, spec.target, relay),  # type: ignore[arg-type]  # run_algorithm only calls it (config, run_dir)
         config,
@@ -82,7 +91,8 @@ class ProtocolClientApp(ClientApp):
         super().__init__()
         self.run = run
         self.query(PARTITION_QUERY.split(".")[1])(_partition)
-        self._routes = {PARTITION_QUERY}
+        self.train(mods=[secaggplus_mod])(self._secure_train)  # type "train" alone: only SecAgg+ sends it
+        self._routes = {PARTITION_QUERY, MessageType.TRAIN}
 
     def __call__(self, message: FlowerMessage, context: Context) -> FlowerMessage:
         message_type = message.metadata.message_type
@@ -97,6 +107,11 @@ class ProtocolClientApp(ClientApp):
         from fedgen_registry.federation.flower.node import answer
 
         return answer(message, context, self.run or FlowerRun.from_run_config(context.run_config))
+
+    def _secure_train(self, message: FlowerMessage, context: Context) -> FlowerMessage:
+        from fedgen_registry.federation.flower.secagg import secure_train
+
+        return secure_train(message, context, self.run or FlowerRun.from_run_config(context.run_config))
 
 
 def _partition(message: FlowerMessage, context: Context) -> FlowerMessage:

@@ -22,6 +22,7 @@ from pathlib import Path
 import tomli_w
 
 from fedgen_registry.federation.flower.job import FlowerRun
+from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.runner import default_run_dir, parse_assignments, resolve
 
 APPS = "fedgen_registry.federation.flower.apps"
@@ -70,11 +71,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", type=Path, help="run directory, written by the ServerApp")
     parser.add_argument("--app", type=Path, required=True, help="the app folder to write")
+    parser.add_argument(
+        "--secagg",
+        metavar="JSON",
+        help="aggregate through Flower's SecAgg+ with these settings ('{}': Flower's defaults); FedAvg-style only",
+    )
     args = parser.parse_args(argv)
     resolved = resolve(args.id, parse_assignments(args.assignments), preset=args.preset)
     run_dir = (args.out or default_run_dir(resolved)).resolve()
     manifest = json.dumps({**resolved.describe(), "engine": "flower"})
-    path = write_app(FlowerRun.create(resolved.spec, resolved.config, str(run_dir), manifest=manifest), args.app)
+    secagg = "" if args.secagg is None else SecAggPlusSettings.model_validate_json(args.secagg).model_dump_json()
+    run = FlowerRun.create(resolved.spec, resolved.config, str(run_dir), manifest=manifest, secagg=secagg)
+    path = write_app(run, args.app)
     print(f"wrote {path}; run it with: flwr run {args.app} <connection> --stream")
 
 

@@ -21,6 +21,7 @@ from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.flower.apps import ProtocolClientApp, make_server_app
 from fedgen_registry.federation.flower.job import FlowerRun
+from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.registry import ImplementationSpec
 
 CPUS_PER_CLIENT = 1
@@ -47,10 +48,12 @@ def run_flower(
     resume: bool,
     quiet: bool,
     manifest: dict[str, Any] | None = None,
+    secagg: SecAggPlusSettings | None = None,
 ) -> dict[str, Any]:
     """Simulate the run with Flower; write the same run directory as the local engine; return its summary.
 
-    ``wall_time_s`` includes Flower's and Ray's start-up and shut-down.
+    ``wall_time_s`` includes Flower's and Ray's start-up and shut-down. ``secagg``: aggregate through
+    Flower's SecAgg+ (parameter-averaging algorithms only; see :mod:`.secagg`).
     """
     if not isinstance(config, FederationConfig):
         raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
@@ -67,6 +70,7 @@ def run_flower(
         str(run_dir.resolve()),
         manifest=json.dumps({**(manifest or {}), "engine": "flower"}),
         quiet=quiet,
+        secagg=secagg.model_dump_json() if secagg else "",
     )
     results: dict[str, Any] = {}
     with _flower_log(quiet):

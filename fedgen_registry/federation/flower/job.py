@@ -23,6 +23,9 @@ class FlowerRun(BaseModel):
     quiet: bool = True
     connect_timeout_s: float = Field(120.0, gt=0, description="How long to wait for enough nodes to connect.")
     reply_timeout_s: float = Field(600.0, gt=0, description="How long a stage waits for replies; late nodes fail.")
+    secagg: str = Field(
+        "", description="Flower SecAgg+ settings as JSON (flower.secagg.SecAggPlusSettings); empty: plain replies."
+    )
 
     @classmethod
     def create(cls, spec: ImplementationSpec, config: BaseModel, run_dir: str, **settings: object) -> FlowerRun:

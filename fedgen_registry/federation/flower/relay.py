@@ -67,18 +67,20 @@ class Relay:
         self.grid, self.nodes, self.seed, self.timeout = grid, dict(nodes), seed, timeout
         self._inbox: dict[int, Message | NodeError] = {}
 
+    def engine_config(self, stage: str, server_round: int, attempt: int, cid: int) -> dict[str, int | str]:
+        """What a node needs besides the message: where the call is in the run, and the local engine's seed."""
+        return {
+            "round": server_round,
+            "attempt": attempt,
+            "stage": stage,
+            "seed": derive_seed(self.seed, server_round, attempt, "client", cid, stage),
+        }
+
     def exchange(self, stage: str, server_round: int, attempt: int, messages: Mapping[int, Message]) -> None:
         outgoing = []
         for cid, message in messages.items():
             content = encode_message(message)
-            content[ENGINE] = ConfigRecord(
-                {
-                    "round": server_round,
-                    "attempt": attempt,
-                    "stage": stage,
-                    "seed": derive_seed(self.seed, server_round, attempt, "client", cid, stage),  # the local engine's
-                }
-            )
+            content[ENGINE] = ConfigRecord(self.engine_config(stage, server_round, attempt, cid))
             outgoing.append(
                 FlowerMessage(
                     content, dst_node_id=self.nodes[cid], message_type=message.message_type, group_id=str(server_round)
