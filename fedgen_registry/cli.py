@@ -464,3 +464,54 @@ def site_runs(paper_ids: Sequence[str], catalog_path: str | None) -> None:
     docs_dir = docs_folder()
     for paper_id in refresh(_catalog(catalog_path), docs_dir, paper_ids or None):
         click.echo(f"cached smoke run of {paper_id} in {docs_dir / 'runs' / paper_id}")
+
+
+@main.command("compare")
+@click.option("--family", default="gan", show_default=True, help="Registry family to compare.")
+@click.option(
+    "--partition",
+    "partitions",
+    multiple=True,
+    type=click.Choice(["iid", "dirichlet", "shards", "quantity"]),
+    help="Data split (repeat; default: iid and dirichlet).",
+)
+@click.option("--alpha", type=float, default=0.1, show_default=True, help="Dirichlet concentration.")
+@click.option("--clients", type=int, default=10, show_default=True, help="Clients of every federated run.")
+@click.option("--only", multiple=True, metavar="ID", help="Run only these implementations (and the baseline).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/compare", show_default=True)
+@click.option("--results", type=click.Path(file_okay=False), help="Where gan.json/.md/.png go (default: --out).")
+@_guard
+def compare_command(
+    family: str,
+    partitions: Sequence[str],
+    alpha: float,
+    clients: int,
+    only: Sequence[str],
+    assignments: Sequence[str],
+    out: str,
+    results: str | None,
+) -> None:
+    """Run every implementation's smoke preset on the same partitions beside the centralized baseline.
+
+    \b
+    Examples:
+      fedgen compare --only fedavg-gan --only md-gan --set rounds=2
+      fedgen compare --out runs/compare --results site/compare
+    """
+    from fedgen_registry.compare import CompareSettings, compare
+    from fedgen_registry.runner import parse_assignments
+
+    settings = CompareSettings(
+        out=Path(out),
+        family=family,
+        partitions=tuple(partitions) or ("iid", "dirichlet"),
+        alpha=alpha,
+        clients=clients,
+        only=tuple(only),
+        overrides=parse_assignments(assignments),
+        results=Path(results) if results else None,
+    )
+    outcome = compare(settings, log=lambda line: click.echo(line, err=True))
+    folder = settings.results_dir
+    click.echo(f"{len(outcome['rows'])} run(s), {len(outcome['skipped'])} skipped: {folder / 'gan.md'}")

@@ -31,6 +31,20 @@ def adam(module: nn.Module, lr: float, optim: OptimConfig) -> torch.optim.Adam:
     return torch.optim.Adam(module.parameters(), lr=lr, betas=(optim.beta1, optim.beta2))
 
 
+@dataclass
+class RowMeter:
+    """Real rows drawn through :meth:`LocalData.batch` in this process.
+
+    ``fedgen compare`` reads it before and after a run to give every implementation the same sample
+    budget (real-row visits); rows an algorithm reads without ``batch`` are not counted.
+    """
+
+    rows: int = 0
+
+
+REAL_ROWS = RowMeter()
+
+
 @dataclass(frozen=True)
 class LocalData:
     """One client's rows as tensors: ``x`` (n, d) in [-1, 1], ``y`` (n,) labels."""
@@ -42,6 +56,7 @@ class LocalData:
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch drawn with replacement (small shards may hold fewer rows than a batch)."""
         index = torch.randint(len(self.y), (size,))
+        REAL_ROWS.rows += size
         return self.x[index], self.y[index]
 
 
