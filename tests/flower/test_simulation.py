@@ -34,6 +34,7 @@ def fedgen_run(implementation: str, run_dir: Path, engine: str, settings: dict[s
     [
         ("fedavg-gan", {"rounds": 2, "clients": 3, "local_steps": 2}),
         ("md-gan", {"rounds": 2, "clients": 3, "swap_every": 2}),
+        ("fedgan", {"rounds": 2, "clients": 3}),  # Rasouli et al.: per-agent Adam state persists on the nodes
     ],
 )
 def test_a_simulated_run_equals_the_local_run(implementation, settings, tmp_path) -> None:
