@@ -26,7 +26,7 @@ DOCS_EXTRA = "the docs extra is not installed (pip install -c constraints.txt -e
 
 def require_mkdocs() -> None:
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
-        pytest.skip(DOCS_EXTRA)
+        pytest.skip(reason=DOCS_EXTRA)
 
 
 def copy_sources(root: Path) -> Path:

@@ -42,7 +42,7 @@ def _require(available: bool, reason: str) -> None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI is set, so the browser test must run")
-    pytest.skip(reason)
+    pytest.skip(reason=reason)
 
 
 @pytest.fixture(scope="module")
