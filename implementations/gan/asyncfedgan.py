@@ -148,13 +148,4 @@ class AsyncFedGAN(ImageGANAlgorithm[AsyncFedGANConfig]):
         return AsyncFedGANServer(self.new_generator(), self.new_discriminator(), self.config, latencies)
 
     def make_client(self, client_id: int) -> FedAvgGANClient:
-        config = self.config
-        return FedAvgGANClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return FedAvgGANClient.for_algorithm(self, client_id)

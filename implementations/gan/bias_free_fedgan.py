@@ -95,13 +95,4 @@ class BiasFreeFedGAN(ImageGANAlgorithm[BiasFreeFedGANConfig]):
         return BiasFreeServer(self.new_generator(), self.new_discriminator(), self.config, self.train.num_classes)
 
     def make_client(self, client_id: int) -> FedAvgGANClient:
-        config = self.config
-        return FedAvgGANClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return FedAvgGANClient.for_algorithm(self, client_id)

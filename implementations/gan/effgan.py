@@ -129,16 +129,7 @@ class EFFGAN(ImageGANAlgorithm[EFFGANConfig]):
         return EFFGANServer(self.new_generator(), self.new_discriminator(), self.config, self.new_generator)
 
     def make_client(self, client_id: int) -> EFFGANClient:
-        config = self.config
-        return EFFGANClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return EFFGANClient.for_algorithm(self, client_id)
 
     def finish(self, server: Server) -> dict[str, Any]:
         if not isinstance(server, EFFGANServer) or not server.experts:

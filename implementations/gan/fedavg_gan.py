@@ -10,6 +10,7 @@ by client data size.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from pydantic import Field
 from torch import nn
@@ -21,6 +22,7 @@ from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.registry import register
 
 TRAIN = "train.fedavg"
+ClientT = TypeVar("ClientT", bound="FedAvgGANClient")
 
 
 class FedAvgGANConfig(ImageGANConfig):
@@ -74,6 +76,24 @@ class FedAvgGANClient(Client):
         self.data, self.generator, self.discriminator = data, generator, discriminator
         self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
 
+    @classmethod
+    def for_algorithm(cls: type[ClientT], algorithm: ImageGANAlgorithm[Any], client_id: int) -> ClientT:
+        """This client for one of ``algorithm``'s clients: its rows, fresh networks, the local-steps recipe.
+
+        Shared by every variant that changes only the server (or adds to the reply), so the networks
+        are built in the same order, and from the same seeds, everywhere.
+        """
+        config = algorithm.config
+        return cls(
+            algorithm.client_data(client_id),
+            algorithm.new_generator(),
+            algorithm.new_discriminator(),
+            config.optim,
+            config.local_steps,
+            config.model.latent_dim,
+            algorithm.conditional,
+        )
+
     def handle(self, message: Message) -> Message:
         if message.message_type != TRAIN:
             raise ValueError(f"a FedAvg-GAN client does not handle {message.message_type!r}")
@@ -117,13 +137,4 @@ class FedAvgGAN(ImageGANAlgorithm[FedAvgGANConfig]):
         return FedAvgGANServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
 
     def make_client(self, client_id: int) -> FedAvgGANClient:
-        config = self.config
-        return FedAvgGANClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return FedAvgGANClient.for_algorithm(self, client_id)

@@ -135,13 +135,4 @@ class MultiFLGAN(ImageGANAlgorithm[MultiFLGANConfig]):
         )
 
     def make_client(self, client_id: int) -> ProfiledClient:
-        config = self.config
-        return ProfiledClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return ProfiledClient.for_algorithm(self, client_id)
