@@ -8,6 +8,7 @@ MD-GAN error feedback (the generator loss's gradient with respect to the generat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,35 @@ def adam(module: nn.Module, lr: float, optim: OptimConfig) -> torch.optim.Adam:
 
 
 @dataclass
+class OwnedPair:
+    """A client's own generator and discriminator with their persistent Adam states, checkpointed together.
+
+    Peer-to-peer and owner-side schemes (the IDS GAN devices, FELICIA's owners) keep a whole GAN on the
+    client across rounds; this holds what must survive a restart so their client files keep only their
+    protocol.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, optim: OptimConfig) -> None:
+        self.generator, self.discriminator, self.optim = generator, discriminator, optim
+        self.opt_g, self.opt_d = adam(generator, optim.lr_g, optim), adam(discriminator, optim.lr_d, optim)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g = adam(self.generator, self.optim.lr_g, self.optim)
+        self.opt_d = adam(self.discriminator, self.optim.lr_d, self.optim)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+
 class RowMeter:
     """Real rows drawn through :meth:`LocalData.batch` in this process.
 

@@ -30,7 +30,7 @@ from torch import nn
 from fedgen_registry.components.gan import (
     LocalData,
     OptimConfig,
-    adam,
+    OwnedPair,
     discriminator_step,
     generate,
     generator_feedback,
@@ -100,15 +100,14 @@ class RelayServer(Server):
         self._fakes, self._feedback = {}, {}
 
 
-class IoTDevice(Client):
+class IoTDevice(OwnedPair, Client):
     """A device's private G and D (with Adam states); it shares generated rows and feedback only."""
 
     def __init__(
         self, data: LocalData, generator: nn.Module, discriminator: nn.Module, optim: OptimConfig, latent_dim: int
     ) -> None:
-        self.data, self.generator, self.discriminator = data, generator, discriminator
-        self.optim, self.latent_dim = optim, latent_dim
-        self.opt_g, self.opt_d = adam(generator, optim.lr_g, optim), adam(discriminator, optim.lr_d, optim)
+        OwnedPair.__init__(self, generator, discriminator, optim)
+        self.data, self.latent_dim = data, latent_dim
         self._z: torch.Tensor | None = None
 
     def handle(self, message: Message) -> Message:
@@ -150,21 +149,8 @@ class IoTDevice(Client):
         self._z = None
         return Message(UPDATE, {}, {"g_loss": float(own.item())})
 
-    def state_dict(self) -> State:
-        return {
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
     def load_state_dict(self, state: State) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g = adam(self.generator, self.optim.lr_g, self.optim)
-        self.opt_d = adam(self.discriminator, self.optim.lr_d, self.optim)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        OwnedPair.load_state_dict(self, state)
         self._z = None
 
 

@@ -25,6 +25,7 @@ from torch.nn import functional
 from fedgen_registry.components.gan import (
     LocalData,
     OptimConfig,
+    OwnedPair,
     adam,
     discriminator_step,
     fake_labels,
@@ -125,7 +126,7 @@ class CentralAdversary(Server):
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-class DataOwner(Client):
+class DataOwner(OwnedPair, Client):
     """A local GAN with persistent optimizers; its generator step adds the central adversary's feedback."""
 
     def __init__(
@@ -137,9 +138,8 @@ class DataOwner(Client):
         latent_dim: int,
         conditional: bool,
     ) -> None:
-        self.data, self.generator, self.discriminator, self.optim = data, generator, discriminator, optim
-        self.latent_dim, self.conditional = latent_dim, conditional
-        self.opt_g, self.opt_d = adam(generator, optim.lr_g, optim), adam(discriminator, optim.lr_d, optim)
+        OwnedPair.__init__(self, generator, discriminator, optim)
+        self.data, self.latent_dim, self.conditional = data, latent_dim, conditional
         self._fake: torch.Tensor | None = None
         self._labels: torch.Tensor | None = None
 
@@ -171,22 +171,6 @@ class DataOwner(Client):
         self.opt_g.step()
         self._fake = self._labels = None
         return Message(PRIVACY, config={"g_loss": float(local.item())})
-
-    def state_dict(self) -> State:
-        return {
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: State) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g = adam(self.generator, self.optim.lr_g, self.optim)
-        self.opt_d = adam(self.discriminator, self.optim.lr_d, self.optim)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
 
 
 @register(
