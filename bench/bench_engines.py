@@ -1,6 +1,6 @@
 """Engines: the same FedAvg-GAN run on the local engine and on Flower's simulation runtime, in one process.
 
-Both go through ``fedgen_registry.runner.execute`` with the same resolved config, so each side includes
+Both go through ``fedgen_registry.runs.runner.execute`` with the same resolved config, so each side includes
 what a user waits for: building the algorithm, the rounds, the final evaluation, and, for Flower, Ray's
 start-up and shut-down, one actor per CPU and the records every message is encoded into. The rounds
 alone (the sum of ``history.jsonl``'s per-round seconds) are reported too, since start-up is a fixed
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from fedgen_registry.runner import RunContext, execute, resolve
+from fedgen_registry.runs.runner import RunContext, execute, resolve
 
 
 def run_once(engine: str, settings: dict[str, object], folder: Path) -> tuple[float, float, float]:

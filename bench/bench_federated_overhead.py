@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fedgen_registry.federation.local import LocalEngine
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config
+from fedgen_registry.runs.runner import build_config
 
 
 def train_seconds(implementation_id: str, settings: dict[str, int], folder: Path) -> float:

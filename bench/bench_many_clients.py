@@ -1,7 +1,7 @@
 """Many small clients: FedAvg-GAN local updates of 100 clients per round on digits, looped vs vmapped.
 
 Both sides run the same round from the same global networks and the same random draws
-(:func:`~fedgen_registry.components.vectorised.draw_plan`): the ordinary per-client loop with
+(:func:`~fedgen_registry.objectives.vectorised.draw_plan`): the ordinary per-client loop with
 ``torch.optim.Adam`` (what the engine's clients do, one after another) and one ``torch.vmap`` update per
 local step over parameters stacked for all clients, with Adam's update on the stacked tensors. Each round
 checks that both FedAvg averages agree, then continues from the looped one. Rounds alternate which side
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from fedgen_registry.components.params import load_module_arrays
-from fedgen_registry.components.vectorised import draw_plan, looped_update, vectorised_update, weighted_average
+from fedgen_registry.federation.arrays import load_module_arrays
+from fedgen_registry.objectives.vectorised import draw_plan, looped_update, vectorised_update, weighted_average
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config
+from fedgen_registry.runs.runner import build_config
 
 TOLERANCE = 1e-4
 

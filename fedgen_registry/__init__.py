@@ -19,8 +19,8 @@ _EXPORTS = {
     "register": "fedgen_registry.registry",
     "get_implementation": "fedgen_registry.registry",
     "list_implementations": "fedgen_registry.registry",
-    "run": "fedgen_registry.runner",
-    "resolve": "fedgen_registry.runner",
+    "run": "fedgen_registry.runs.runner",
+    "resolve": "fedgen_registry.runs.runner",
 }
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
 if TYPE_CHECKING:
     from fedgen_registry.catalog import Catalog, CatalogError, Paper, load_catalog
     from fedgen_registry.registry import get_implementation, list_implementations, register
-    from fedgen_registry.runner import resolve, run
+    from fedgen_registry.runs.runner import resolve, run
 
 
 def __getattr__(name: str) -> Any:

@@ -38,7 +38,7 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from fedgen_registry.catalog import CatalogError, UnknownIdError
         from fedgen_registry.registry import RegistryError
-        from fedgen_registry.runner import RunError
+        from fedgen_registry.runs.runner import RunError
 
         try:
             return func(*args, **kwargs)
@@ -354,7 +354,7 @@ def run(
       fedgen run md-gan-2018 --preset smoke --set rounds=3 --set data.alpha=0.1
       fedgen run md-gan-2018 --engine flower --out runs/mdgan-flower
     """
-    from fedgen_registry.runner import RunContext, default_run_dir, execute, parse_assignments, resolve
+    from fedgen_registry.runs.runner import RunContext, default_run_dir, execute, parse_assignments, resolve
 
     resolved = resolve(run_id, parse_assignments(assignments), preset=preset)
     if dry_run:
@@ -499,8 +499,8 @@ def compare_command(
       fedgen compare --only fedavg-gan --only md-gan --set rounds=2
       fedgen compare --out runs/compare --results site/compare
     """
-    from fedgen_registry.compare import CompareSettings, compare
-    from fedgen_registry.runner import parse_assignments
+    from fedgen_registry.runs.compare import CompareSettings, compare
+    from fedgen_registry.runs.runner import parse_assignments
 
     settings = CompareSettings(
         out=Path(out),

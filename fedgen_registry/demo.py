@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fedgen_registry.catalog import load_catalog
 from fedgen_registry.catalog.bibtex import paper_bibtex
-from fedgen_registry.runner import run
+from fedgen_registry.runs.runner import run
 from fedgen_registry.sitegen.build import SiteError, build_site
 
 

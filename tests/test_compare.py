@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from fedgen_registry import registry
 from fedgen_registry.cli import main
-from fedgen_registry.compare import COLUMNS, Candidate, CompareSettings, budget_rounds, cell, select
-from fedgen_registry.components.gan import REAL_ROWS, LocalData
+from fedgen_registry.objectives.gan import REAL_ROWS, LocalData
 from fedgen_registry.registry import ImplementationSpec
+from fedgen_registry.runs.compare import COLUMNS, Candidate, CompareSettings, budget_rounds, cell, select
 from fedgen_registry.sitegen.compare import MISSING, compare_snippet
 
 ONLY = ("fedavg-gan", "dp-fedavg-gan")

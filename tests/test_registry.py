@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from fedgen_registry import registry as registry_module
 from fedgen_registry.catalog import UnknownIdError
 from fedgen_registry.registry import Registry, RegistryError, declared_ids, expand_dotted
-from fedgen_registry.runner import RunContext, RunError, execute, parse_assignments, resolve
+from fedgen_registry.runs.runner import RunContext, RunError, execute, parse_assignments, resolve
 
 
 class DataConfig(BaseModel):
@@ -155,4 +155,4 @@ def test_asking_for_one_id_imports_only_its_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
     assert out[0] == "md-gan"
-    assert out[1].strip() == "['fedgen_registry.implementations.gan.md_gan'] False False"
+    assert out[1].strip() == "['fedgen_registry.implementations.generation.gan.md_gan'] False False"

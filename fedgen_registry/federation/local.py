@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from fedgen_registry.components.privacy.ledger import LEDGER_FILE, NO_PRIVACY, write_ledger
 from fedgen_registry.federation.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.progress import RoundProgress
 from fedgen_registry.federation.protocol import Algorithm, Client, Message, Server, State
 from fedgen_registry.federation.seeding import derive_seed, deterministic, seed_everything
+from fedgen_registry.mechanisms.privacy.ledger import LEDGER_FILE, NO_PRIVACY, write_ledger
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 HISTORY = "history.jsonl"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fedgen_registry.compare import RESULTS_STEM, markdown_table
+from fedgen_registry.runs.compare import RESULTS_STEM, markdown_table
 from fedgen_registry.sitegen.layout import GENERATED
 
 COMPARE_FOLDER = "compare"

@@ -41,7 +41,7 @@ def runs_folder(docs_dir: Path, paper_id: str) -> Path:
 
 def refresh(catalog: Catalog, docs_dir: Path, paper_ids: Iterable[str] | None = None) -> list[str]:
     """Run the smoke preset of each implemented paper (or of ``paper_ids``) and cache its artefacts."""
-    from fedgen_registry.runner import RunContext, execute, resolve
+    from fedgen_registry.runs.runner import RunContext, execute, resolve
 
     chosen = [catalog.get(i) for i in paper_ids] if paper_ids else list(catalog.filter(implemented=True))
     done = []

@@ -26,7 +26,7 @@ from runtime.settings import FAST_EVAL
 
 from fedgen_registry.federation.local import LocalEngine
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config
+from fedgen_registry.runs.runner import build_config
 
 
 def pytest_configure(config: pytest.Config) -> None:

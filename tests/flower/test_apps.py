@@ -21,7 +21,7 @@ from fedgen_registry.federation.flower.codec import decode_state, to_array_recor
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.node import CURRENT, NODE
 from fedgen_registry.federation.flower.relay import connect
-from fedgen_registry.implementations.gan import md_gan
+from fedgen_registry.implementations.generation.gan import md_gan
 from fedgen_registry.registry import get_implementation
 from tests.flower.conftest import InlineGrid, assert_same_state, checkpoint_state, smoke_config
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fedgen_registry.federation.flower.deployment import write_app, write_connection
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.registry import get_implementation
+from fedgen_registry.runs.flower_deployment import write_app, write_connection
 from tests.flower.conftest import assert_same_state, checkpoint_state, smoke_config
 
 pytestmark = pytest.mark.slow

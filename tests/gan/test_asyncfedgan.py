@@ -8,8 +8,8 @@ import pytest
 import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
-from fedgen_registry.components.gan_federated import staleness_weight
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.strategies.gan import staleness_weight
 
 
 def test_staleness_rules() -> None:

@@ -6,7 +6,7 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.bgan import neighbours
+from fedgen_registry.implementations.generation.gan.bgan import neighbours
 
 
 def test_ring_and_complete_neighbourhoods() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
-from fedgen_registry.components.params import module_arrays
+from fedgen_registry.federation.arrays import module_arrays
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.federation.protocol import Message
 

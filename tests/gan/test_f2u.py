@@ -6,9 +6,9 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from torch.nn import functional
 
-from fedgen_registry.components.gan_central import chain_rule
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.f2u import f2a_score
+from fedgen_registry.implementations.generation.gan.f2u import f2a_score
+from fedgen_registry.strategies.central import chain_rule
 
 
 def test_feedback_for_each_sample_comes_only_from_its_most_forgiving_client(make_engine) -> None:  # noqa: F811

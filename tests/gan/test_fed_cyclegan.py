@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
-from fedgen_registry.components.gan_translation import contrast
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.fed_cyclegan import local_losses
+from fedgen_registry.implementations.generation.gan.fed_cyclegan import local_losses
+from fedgen_registry.tasks.translation import contrast
 
 
 def _mse(prediction: torch.Tensor, target: float) -> torch.Tensor:

@@ -15,8 +15,8 @@ from opacus.accountants import RDPAccountant
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
-from fedgen_registry.components.privacy.ledger import read_ledger
-from fedgen_registry.runner import run
+from fedgen_registry.mechanisms.privacy.ledger import read_ledger
+from fedgen_registry.runs.runner import run
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Opacus: secure RNG off; full backward hooks
 ONE_ROUND = {"rounds": 1, "clients": 2, "local_steps": 2}

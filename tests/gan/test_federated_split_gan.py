@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.federated_split_gan import split_blocks
+from fedgen_registry.implementations.generation.gan.federated_split_gan import split_blocks
 
 
 def test_blocks_follow_device_capacity() -> None:

@@ -8,8 +8,8 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.fedgan import step_sizes
-from fedgen_registry.runner import RunError
+from fedgen_registry.implementations.generation.gan.fedgan import step_sizes
+from fedgen_registry.runs.runner import RunError
 
 
 def test_sync_averages_by_data_share_and_agents_keep_their_optimisers(make_engine) -> None:  # noqa: F811

@@ -6,7 +6,7 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.fedgimp import (
+from fedgen_registry.implementations.generation.gan.fedgimp import (
     ReconstructionConfig,
     kspace,
     reconstruct,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
-from fedgen_registry.components.gan_translation import contrast
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.tasks.translation import contrast
 
 
 def _aligned_b(engine, cid: int) -> torch.Tensor:

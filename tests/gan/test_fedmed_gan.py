@@ -6,8 +6,8 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan import fedmed_gan
-from fedgen_registry.implementations.gan.fedmed_gan import SanitiserConfig, sanitised
+from fedgen_registry.implementations.generation.gan import fedmed_gan
+from fedgen_registry.implementations.generation.gan.fedmed_gan import SanitiserConfig, sanitised
 
 
 def test_only_the_generators_travel_and_discriminators_stay(make_engine) -> None:  # noqa: F811

@@ -12,9 +12,9 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
-from fedgen_registry.components.privacy.updates import flatten
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.runner import run
+from fedgen_registry.mechanisms.privacy.updates import flatten
+from fedgen_registry.runs.runner import run
 
 ONE_ROUND = {"rounds": 1, "clients": 2, "local_steps": 2}
 

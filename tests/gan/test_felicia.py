@@ -9,8 +9,8 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from torch.nn import functional
 
-from fedgen_registry.components.gan import adam
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.objectives.gan import adam
 
 
 def _run(make_engine, tmp_path, weight: float) -> tuple[Any, dict, dict, torch.nn.Module]:  # noqa: F811

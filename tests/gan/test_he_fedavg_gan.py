@@ -8,11 +8,11 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from torch import nn
 
-from fedgen_registry.components.gan_federated import pair_arrays
-from fedgen_registry.components.gan_he import CKKSConfig, CKKSKeys, decrypt, encrypt, weighted_sum
-from fedgen_registry.components.privacy.updates import flatten
 from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.mechanisms.crypto.ckks import CKKSConfig, CKKSKeys, decrypt, encrypt, weighted_sum
+from fedgen_registry.mechanisms.privacy.updates import flatten
+from fedgen_registry.strategies.gan import pair_arrays
 
 CKKS_TOLERANCE = 1e-5
 """Scale 2^40: encoding and one plaintext multiplication leave errors of order 1e-7 on values of order 1."""

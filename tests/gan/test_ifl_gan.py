@@ -8,7 +8,7 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.ifl_gan import mmd2
+from fedgen_registry.implementations.generation.gan.ifl_gan import mmd2
 
 
 def test_generators_are_weighted_by_their_mmd_scores(make_engine) -> None:  # noqa: F811

@@ -6,7 +6,7 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.pflsynth import shared_names
+from fedgen_registry.implementations.generation.gan.pflsynth import shared_names
 
 
 def test_only_the_shared_stages_travel(make_engine) -> None:  # noqa: F811

@@ -11,10 +11,10 @@ from opacus.accountants import RDPAccountant
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
-from fedgen_registry.components.gan_he import decrypt
-from fedgen_registry.components.privacy.ledger import read_ledger
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.runner import run
+from fedgen_registry.mechanisms.crypto.ckks import decrypt
+from fedgen_registry.mechanisms.privacy.ledger import read_ledger
+from fedgen_registry.runs.runner import run
 from gan.test_feddpgan import record_noise
 from gan.test_he_fedavg_gan import CKKS_TOLERANCE
 

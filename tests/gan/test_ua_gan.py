@@ -6,9 +6,9 @@ import torch
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from torch.nn import functional
 
-from fedgen_registry.components.gan_central import chain_rule
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.implementations.gan.ua_gan import universal_logit
+from fedgen_registry.implementations.generation.gan.ua_gan import universal_logit
+from fedgen_registry.strategies.central import chain_rule
 
 
 def test_universal_discriminator_is_the_weighted_odds_mixture() -> None:

@@ -30,7 +30,7 @@ def make_engine(tmp_path: Path) -> Callable[..., Any]:
     """``make_engine("md-gan", rounds=2, observer=spy)``: a LocalEngine on the smoke preset plus overrides."""
     from fedgen_registry.federation.local import LocalEngine
     from fedgen_registry.registry import get_implementation
-    from fedgen_registry.runner import build_config
+    from fedgen_registry.runs.runner import build_config
 
     def build(implementation_id: str, *, observer: Any = None, run_dir: Path | None = None, **overrides: Any) -> Any:
         spec = get_implementation(implementation_id)

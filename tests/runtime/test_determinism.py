@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fedgen_registry.runner import run
+from fedgen_registry.runs.runner import run
 from runtime.settings import FAST_EVAL
 
 

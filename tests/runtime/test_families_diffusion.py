@@ -8,13 +8,13 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from fedgen_registry.components.data import digits_split
-from fedgen_registry.components.families.diffusion import (
+from fedgen_registry.data.datasets import digits_split
+from fedgen_registry.federation.seeding import deterministic
+from fedgen_registry.objectives.diffusion import (
     DiffusionConfig,
     DiffusionFamily,
     denoising_loss,
 )
-from fedgen_registry.federation.seeding import deterministic
 
 SHAPE = (1, 8, 8)
 TINY = {"block_channels": (8, 16), "train_timesteps": 100, "sample_steps": 4}

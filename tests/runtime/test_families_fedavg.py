@@ -10,11 +10,11 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from fedgen_registry.components.families.centralized import centralized_config, centralized_preset
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.federation.seeding import deterministic
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config, run
+from fedgen_registry.runs.runner import build_config, run
+from fedgen_registry.tasks.centralized import centralized_config, centralized_preset
 from runtime.settings import FAST_EVAL
 
 FAMILIES = {

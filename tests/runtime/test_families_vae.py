@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from fedgen_registry.components.data import digits_split
-from fedgen_registry.components.families.vae import VAE, VAEConfig, VAEFamily, negative_elbo
+from fedgen_registry.data.datasets import digits_split
 from fedgen_registry.federation.seeding import deterministic
+from fedgen_registry.objectives.vae import VAE, VAEConfig, VAEFamily, negative_elbo
 
 SHAPE = (1, 8, 8)
 

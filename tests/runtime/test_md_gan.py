@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from fedgen_registry.components.models import MLPGenerator
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.federation.protocol import Message
+from fedgen_registry.models.gan import MLPGenerator
 
 
 def test_no_generator_parameter_ever_travels(make_engine) -> None:

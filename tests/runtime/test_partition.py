@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fedgen_registry.components.artefacts import save_partition_report
-from fedgen_registry.components.data import digits_split
-from fedgen_registry.components.partition import (
+from fedgen_registry.data.datasets import digits_split
+from fedgen_registry.data.partition import (
     PartitionConfig,
     class_histogram,
     partition_rows,
     vertical,
 )
+from fedgen_registry.metrics.artefacts import save_partition_report
 
 LABELS = digits_split()[0].y
 

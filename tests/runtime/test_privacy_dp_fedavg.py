@@ -8,8 +8,8 @@ import pytest
 import torch
 from dp_accounting.rdp import rdp_privacy_accountant
 
-from fedgen_registry.components.privacy import dp_fedavg
-from fedgen_registry.components.privacy.dp_fedavg import ClientDPConfig, clip, noisy_average, poisson_sample
+from fedgen_registry.mechanisms.privacy import dp_fedavg
+from fedgen_registry.mechanisms.privacy.dp_fedavg import ClientDPConfig, clip, noisy_average, poisson_sample
 
 
 def test_clip_scales_long_updates_to_c_and_keeps_short_ones() -> None:

@@ -13,12 +13,12 @@ import pytest
 import torch
 from dp_accounting.rdp import rdp_privacy_accountant
 
-from fedgen_registry.components.models import MLPGenerator
-from fedgen_registry.components.privacy.ledger import read_ledger
-from fedgen_registry.components.privacy.updates import flatten
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.federation.protocol import Message
-from fedgen_registry.runner import run
+from fedgen_registry.mechanisms.privacy.ledger import read_ledger
+from fedgen_registry.mechanisms.privacy.updates import flatten
+from fedgen_registry.models.gan import MLPGenerator
+from fedgen_registry.runs.runner import run
 from runtime.settings import FAST_EVAL
 
 ONE_ROUND = {"rounds": 1, "clients": 6, "clients_per_round": 4, "disc_steps": 2}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from fedgen_registry.components.privacy.secagg import SecAggClient, SecAggServer, decode, encode, shared_seed
 from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.protocol import Message
+from fedgen_registry.mechanisms.crypto.secagg import SecAggClient, SecAggServer, decode, encode, shared_seed
 
 LENGTH = 500
 

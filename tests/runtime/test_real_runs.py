@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from fedgen_registry.cli import main
 from fedgen_registry.federation.checkpoint import load_checkpoint
-from fedgen_registry.runner import run
+from fedgen_registry.runs.runner import run
 from runtime.settings import FAST_EVAL
 from runtime.test_realdata import write_idx
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fedgen_registry.components import realdata
+from fedgen_registry.data import realdata
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:

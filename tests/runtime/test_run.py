@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fedgen_registry.cli import main
-from fedgen_registry.runner import RunError, run
+from fedgen_registry.runs.runner import RunError, run
 from runtime.settings import FAST_EVAL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ def test_a_killed_run_resumes_to_the_same_final_metrics(tmp_path: Path) -> None:
 
 def test_the_runner_and_the_protocol_import_without_torch() -> None:
     """``fedgen run --dry-run`` and the catalogue must stay light; torch comes with an engine, not before."""
-    code = "import sys, fedgen_registry.runner, fedgen_registry.federation.protocol; print('torch' in sys.modules)"
+    code = "import sys, fedgen_registry.runs.runner, fedgen_registry.federation.protocol; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert result.stdout.strip() == "False"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedgen_registry.components.partition import iid
-from fedgen_registry.components.tabular.data import TableConfig, load_table, vertical_columns
-from fedgen_registry.components.tabular.encoding import EncodingConfig, merge, summarise
+from fedgen_registry.data.partition import iid
+from fedgen_registry.data.tabular import TableConfig, load_table, vertical_columns
+from fedgen_registry.data.tabular_encoding import EncodingConfig, merge, summarise
 
 ENCODING = EncodingConfig(max_clusters=3, pseudo_rows=200)
 

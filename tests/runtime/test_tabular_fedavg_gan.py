@@ -12,7 +12,7 @@ import torch
 from fedgen_registry.federation.local import Delivery, LocalEngine
 from fedgen_registry.federation.seeding import deterministic
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config
+from fedgen_registry.runs.runner import build_config
 
 TINY = {
     "data.max_features": 3,

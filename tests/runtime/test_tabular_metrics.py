@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fedgen_registry.components.tabular.data import TableConfig, load_table
-from fedgen_registry.components.tabular.metrics import classifier_accuracy, quality
+from fedgen_registry.data.tabular import TableConfig, load_table
+from fedgen_registry.metrics.table import classifier_accuracy, quality
 
 
 def _noise(frame: pd.DataFrame, target: str, rng: np.random.Generator) -> pd.DataFrame:

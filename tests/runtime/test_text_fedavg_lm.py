@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from fedgen_registry.components.text.corpus import CharTokenizer, corpus_alphabet, synthetic_corpus
-from fedgen_registry.components.text.model import adapter_arrays, base_arrays
+from fedgen_registry.data.text import CharTokenizer, corpus_alphabet, synthetic_corpus
 from fedgen_registry.federation.local import Delivery, LocalEngine
 from fedgen_registry.federation.seeding import deterministic
+from fedgen_registry.models.lm import adapter_arrays, base_arrays
 from fedgen_registry.registry import get_implementation
-from fedgen_registry.runner import build_config
+from fedgen_registry.runs.runner import build_config
 
 TINY = {
     "data.sentences": 400,

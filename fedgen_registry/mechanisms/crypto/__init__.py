@@ -1,0 +1,1 @@
+"""Cryptographic aggregation: pairwise additive masks (:mod:`.secagg`) and CKKS encryption (:mod:`.ckks`)."""

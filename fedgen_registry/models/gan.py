@@ -1,0 +1,102 @@
+"""Small MLP generator and discriminator for flattened images (8x8 digits by default), optionally conditional.
+
+Conditioning concatenates a one-hot label to the input of each network, the plain cGAN of Mirza and
+Osindero; ``num_classes=0`` gives the unconditional pair. ``architecture="conv"`` builds the DCGAN-style
+pair of :mod:`~fedgen_registry.models.conv` instead, for 28x28 and 32x32 images; both
+take and give flattened images, so every GAN step and aggregation rule works with either.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from torch.nn import functional
+
+from fedgen_registry.models.conv import ConvDiscriminator, ConvGenerator
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latent_dim: int = Field(32, ge=1)
+    hidden: int = Field(128, ge=1)
+    conditional: bool = Field(False, description="Condition both networks on the class label (cGAN).")
+    architecture: Literal["mlp", "conv"] = Field("mlp", description="MLP networks, or DCGAN-style convolutions.")
+    width: int = Field(32, ge=1, description="Channels of the first convolution (conv only; doubled per halving).")
+
+
+def _with_label(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    if num_classes == 0:
+        return x
+    if labels is None:
+        raise ValueError("a conditional network needs labels")
+    return torch.cat([x, functional.one_hot(labels, num_classes).to(x.dtype)], dim=1)
+
+
+class MLPGenerator(nn.Module):
+    """z (and a label) -> a flattened image in [-1, 1]."""
+
+    def __init__(self, latent_dim: int, hidden: int, out_dim: int, num_classes: int = 0) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim + num_classes, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, out_dim),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_with_label(z, labels, self.num_classes))
+
+
+class MLPDiscriminator(nn.Module):
+    """A flattened image (and a label) -> one logit (real vs generated)."""
+
+    def __init__(self, in_dim: int, hidden: int, num_classes: int = 0) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.net = nn.Sequential(
+            nn.Linear(in_dim + num_classes, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_with_label(x, labels, self.num_classes)).squeeze(1)
+
+
+def _image_shape(data_dim: int, shape: tuple[int, ...] | None) -> tuple[int, int, int]:
+    """The (channels, height, width) the conv networks need; it must describe ``data_dim`` values."""
+    if shape is None or len(shape) != 3 or math.prod(shape) != data_dim:
+        raise ValueError(
+            f"conv networks need the image shape (channels, height, width) of {data_dim} values, got {shape}"
+        )
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def build_generator(
+    config: ModelConfig, data_dim: int, num_classes: int, shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    classes = num_classes if config.conditional else 0
+    if config.architecture == "conv":
+        return ConvGenerator(config.latent_dim, _image_shape(data_dim, shape), config.width, classes)
+    return MLPGenerator(config.latent_dim, config.hidden, data_dim, classes)
+
+
+def build_discriminator(
+    config: ModelConfig, data_dim: int, num_classes: int, shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    classes = num_classes if config.conditional else 0
+    if config.architecture == "conv":
+        return ConvDiscriminator(_image_shape(data_dim, shape), config.width, classes)
+    return MLPDiscriminator(data_dim, config.hidden, classes)

@@ -1,0 +1,270 @@
+"""Building blocks that several federated-GAN papers share beyond plain FedAvg.
+
+- :class:`PairServer`: a server holding a global generator and discriminator that sends both and
+  replaces them by a weighted mean of the replies; a paper overrides :meth:`PairServer.weights`
+  (data size by default, a KL or MMD score in FeGAN and IFL-GAN) and may post-process the mean.
+- :class:`MixtureGenerator`: sample from several generators (EFFGAN's ensemble of fine-tuned
+  generators, MULTI-FLGAN's several GANs, the devices of personalised or peer-to-peer schemes).
+- :func:`staleness_weight`: the FedAsync staleness functions (constant, exponential, hinge) used by
+  asynchronous schemes to damp late updates.
+- :func:`edge_groups`: which edge server each device reports to in a device-edge-cloud hierarchy.
+- :func:`label_histogram`: the label counts a client reports when a server balances or clusters clients.
+- :class:`DeviceMixtureAlgorithm`: judging a scheme whose generators live on the devices (no global
+  generator on the server) by sampling from the mixture of the devices' generators.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any, Literal, Protocol
+
+import torch
+from torch import nn
+
+from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
+from fedgen_registry.federation.protocol import Client, Message, Server, State
+from fedgen_registry.objectives.gan import LocalData, OptimConfig, train_steps
+from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm
+
+StalenessRule = Literal["constant", "exponential", "hinge"]
+PROFILE = "query.label_histogram"
+"""The message a server sends to ask a client for its :func:`label_histogram`."""
+
+
+def pair_arrays(generator: nn.Module, discriminator: nn.Module) -> dict[str, torch.Tensor]:
+    """Both networks as one message payload (``g.`` and ``d.`` prefixes)."""
+    return {**module_arrays(generator, "g."), **module_arrays(discriminator, "d.")}
+
+
+def size_weighted(replies: Mapping[int, Message], order: Sequence[int], keys: Sequence[str]) -> dict[str, float]:
+    """Data-size-weighted mean of the scalar ``keys`` that the replies report (their losses)."""
+    sizes = [float(replies[cid].config["num_examples"]) for cid in order]
+    return {
+        key: sum(float(replies[cid].config[key]) * n for cid, n in zip(order, sizes, strict=True)) / sum(sizes)
+        for key in keys
+    }
+
+
+class PairServer(Server):
+    """Global G and D; each round sends both to the chosen clients and averages what comes back.
+
+    ``weights`` returns one weight per replying client for the generator and one for the
+    discriminator (normalised here); ``last_weights`` keeps the normalised pair of the last round so
+    runs and tests can read the rule that was applied.
+    """
+
+    message_type = "train.fedavg"
+    """FedAvg-GAN's message (both networks down, both trained networks up), so its clients answer it."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, clients_per_round: int | None) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.clients_per_round = clients_per_round
+        self.last_weights: dict[str, dict[int, float]] = {}
+
+    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
+        arrays = pair_arrays(self.generator, self.discriminator)
+        return {cid: Message(self.message_type, arrays, {"round": server_round}) for cid in clients}
+
+    def weights(self, order: Sequence[int], replies: Mapping[int, Message]) -> tuple[list[float], list[float]]:
+        """FedAvg's rule for both networks: the clients' data sizes."""
+        sizes = [float(replies[cid].config["num_examples"]) for cid in order]
+        return sizes, sizes
+
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        order = sorted(replies)
+        g_weights, d_weights = self.weights(order, replies)
+        arrays = [replies[cid].arrays for cid in order]
+        load_module_arrays(self.generator, weighted_mean(arrays, g_weights), "g.")
+        load_module_arrays(self.discriminator, weighted_mean(arrays, d_weights), "d.")
+        self.last_weights = {
+            "g": {cid: w / sum(g_weights) for cid, w in zip(order, g_weights, strict=True)},
+            "d": {cid: w / sum(d_weights) for cid, w in zip(order, d_weights, strict=True)},
+        }
+        return size_weighted(replies, order, ("d_loss", "g_loss"))
+
+    def state_dict(self) -> State:
+        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict()}
+
+    def load_state_dict(self, state: State) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+
+
+class MixtureGenerator(nn.Module):
+    """Draws each sample from one component generator, chosen with the given probabilities."""
+
+    def __init__(self, components: Sequence[nn.Module], probabilities: Sequence[float]) -> None:
+        super().__init__()
+        if len(components) != len(probabilities) or not components:
+            raise ValueError("a mixture needs one probability per component generator")
+        self.components = nn.ModuleList(components)
+        total = float(sum(probabilities))
+        self.register_buffer("probabilities", torch.tensor([p / total for p in probabilities], dtype=torch.float64))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        choice = torch.multinomial(self.probabilities, len(z), replacement=True)
+        rows = []
+        for index, component in enumerate(self.components):
+            mask = choice == index
+            if mask.any():
+                rows.append((mask, component(z[mask], None if labels is None else labels[mask])))
+        out = torch.empty(len(z), rows[0][1].shape[1], dtype=rows[0][1].dtype)
+        for mask, samples in rows:
+            out[mask] = samples
+        return out
+
+
+def staleness_weight(staleness: float, rule: StalenessRule, a: float, b: float) -> float:
+    """FedAsync's damping of an update that is ``staleness`` global versions old (Xie et al. 2019).
+
+    constant: 1; exponential: ``exp(-a s)``; hinge: 1 up to ``b``, then ``1 / (a (s - b) + 1)``.
+    """
+    if staleness < 0:
+        raise ValueError(f"staleness cannot be negative (got {staleness})")
+    if rule == "constant":
+        return 1.0
+    if rule == "exponential":
+        return math.exp(-a * staleness)
+    return 1.0 if staleness <= b else 1.0 / (a * (staleness - b) + 1.0)
+
+
+def edge_groups(num_devices: int, num_edges: int) -> list[int]:
+    """Edge server of each device: contiguous, near-equal blocks (device ``i`` -> its edge)."""
+    if not 1 <= num_edges <= num_devices:
+        raise ValueError(f"{num_devices} devices cannot be spread over {num_edges} edge servers")
+    return [device * num_edges // num_devices for device in range(num_devices)]
+
+
+def label_histogram(data: LocalData) -> torch.Tensor:
+    """The client's label counts (what FeGAN-style balancing and clustering servers ask for)."""
+    return torch.bincount(data.y, minlength=data.num_classes).to(torch.float64)
+
+
+class HasGenerator(Protocol):
+    generator: nn.Module
+
+
+class DeviceMixtureAlgorithm(ImageGANAlgorithm[ConfigT]):
+    """Judges the union of the devices' own generators when no generator sits on the server.
+
+    The engine builds clients through :meth:`make_client`; subclasses register each device with
+    :meth:`remember` so :meth:`finish` can sample from the size-weighted mixture of their generators
+    (an evaluation-side read, never a protocol message).
+    """
+
+    def __init__(self, config: ConfigT, run_dir: Any) -> None:
+        super().__init__(config, run_dir)
+        self.devices: dict[int, HasGenerator] = {}
+
+    def remember(self, client_id: int, client: Client) -> Client:
+        self.devices[client_id] = client  # type: ignore[assignment]
+        return client
+
+    def finish(self, server: Server) -> dict[str, Any]:
+        order = sorted(self.devices)
+        mixture = MixtureGenerator(
+            [self.devices[cid].generator for cid in order], [float(len(self.parts[cid])) for cid in order]
+        )
+        return super().finish(SimpleNamespace(generator=mixture))  # type: ignore[arg-type]
+
+
+TIERED = "train.tiered"
+
+
+class TieredDevice(Client):
+    """A device of a device-edge-cloud hierarchy: a private discriminator, a generator of which only
+    the ``shared`` entries travel (all of them, or the shared stages of a personalised generator).
+
+    Each message carries the device's edge model for the shared entries; the device loads them over its
+    own generator, trains G and D on its rows, and returns the shared entries only.
+    """
+
+    def __init__(
+        self,
+        data: LocalData,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        shared: Sequence[str],
+        optim: OptimConfig,
+        local_steps: int,
+        latent_dim: int,
+        conditional: bool,
+    ) -> None:
+        self.data, self.generator, self.discriminator, self.shared = data, generator, discriminator, tuple(shared)
+        self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
+
+    def handle(self, message: Message) -> Message:
+        if message.message_type != TIERED:
+            raise ValueError(f"a tiered device does not handle {message.message_type!r}")
+        own = self.generator.state_dict()
+        self.generator.load_state_dict({**own, **{name[2:]: value for name, value in message.arrays.items()}})
+        losses = train_steps(
+            self.generator,
+            self.discriminator,
+            self.optim,
+            self.data,
+            self.local_steps,
+            self.latent_dim,
+            self.conditional,
+        )
+        arrays = {
+            "g." + name: value.detach().clone()
+            for name, value in self.generator.state_dict().items()
+            if name in self.shared
+        }
+        return Message(TIERED, arrays, {"num_examples": len(self.data.y), **losses})
+
+    def state_dict(self) -> State:
+        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict()}
+
+    def load_state_dict(self, state: State) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+
+
+class TieredServer(Server):
+    """Edge servers average their devices every round; the cloud averages the edges every ``cloud_every``.
+
+    The server object stands for the whole upper hierarchy (the edges and the cloud), which the engine's
+    single server role has to play. :meth:`cloud_step` is the cloud's rule (synchronous FedAvg of the
+    edges, weighted by their data, here; asynchronous schemes override it).
+    """
+
+    def __init__(self, shared: Mapping[str, torch.Tensor], edge_of: Sequence[int], cloud_every: int) -> None:
+        self.edge_of, self.cloud_every = list(edge_of), cloud_every
+        self.num_edges = max(self.edge_of) + 1
+        self.edges: dict[int, dict[str, torch.Tensor]] = {e: dict(shared) for e in range(self.num_edges)}
+        self.edge_sizes: dict[int, float] = {e: 0.0 for e in range(self.num_edges)}
+
+    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
+        return {cid: Message(TIERED, dict(self.edges[self.edge_of[cid]])) for cid in clients}
+
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        updated = []
+        for edge in range(self.num_edges):
+            members = [cid for cid in sorted(replies) if self.edge_of[cid] == edge]
+            if members:
+                sizes = [float(replies[cid].config["num_examples"]) for cid in members]
+                self.edges[edge] = weighted_mean([replies[cid].arrays for cid in members], sizes)
+                self.edge_sizes[edge] = sum(sizes)
+                updated.append(edge)
+        metrics = size_weighted(replies, sorted(replies), ("d_loss", "g_loss"))
+        if server_round % self.cloud_every == 0:
+            metrics |= self.cloud_step(server_round, updated)
+        return metrics
+
+    def cloud_step(self, server_round: int, updated: Sequence[int]) -> dict[str, float]:
+        """Synchronous cloud: the data-weighted mean of the edges that hold data, sent back to every edge."""
+        edges = [e for e in range(self.num_edges) if self.edge_sizes[e] > 0]
+        cloud = weighted_mean([self.edges[e] for e in edges], [self.edge_sizes[e] for e in edges])
+        self.edges = {e: dict(cloud) for e in range(self.num_edges)}
+        return {"cloud_sync": 1.0}
+
+    def state_dict(self) -> State:
+        return {"edges": {e: dict(a) for e, a in self.edges.items()}, "edge_sizes": dict(self.edge_sizes)}
+
+    def load_state_dict(self, state: State) -> None:
+        self.edges = {e: dict(a) for e, a in state["edges"].items()}
+        self.edge_sizes = dict(state["edge_sizes"])

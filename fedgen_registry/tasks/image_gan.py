@@ -1,0 +1,121 @@
+"""What every image-GAN algorithm shares around its own protocol: data, partition, networks, judging.
+
+An algorithm subclasses :class:`ImageGANAlgorithm` and writes only its server and client logic; the
+split of the data among clients (and its report), network construction and the final evaluation
+(``samples.png`` and KID against the held-out split) are the same for all, so results compare.
+KID is computed on the features of a classifier of 8x8 digits, so for any other dataset the metrics
+say so (``"kid": null`` and a ``kid_note``) instead of reporting a number that measures nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from fedgen_registry.data.datasets import Dataset, load_split
+from fedgen_registry.data.partition import PartitionConfig, class_histogram, partition_rows
+from fedgen_registry.federation.config import FederationConfig
+from fedgen_registry.federation.protocol import Algorithm, Server
+from fedgen_registry.federation.seeding import derive_seed
+from fedgen_registry.metrics.artefacts import save_image_grid, save_partition_report
+from fedgen_registry.metrics.image import sample_quality
+from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
+from fedgen_registry.objectives.gan import LocalData, OptimConfig, generate
+
+GRID = 64
+
+
+class DataConfig(PartitionConfig):
+    """Which dataset, and how its training rows are split among clients."""
+
+    name: Literal["digits", "mnist", "fashion-mnist", "cifar10", "celeba"] = "digits"
+    root: str | None = Field(
+        None, description="Folder of a real-scale dataset's files (default $FEDGEN_DATA/<name>); never downloaded."
+    )
+
+
+class EvalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = Field(360, ge=2, description="Generated samples compared with the held-out split.")
+    kid_subsets: int = Field(50, ge=1)
+    kid_subset_size: int = Field(100, ge=2)
+
+
+class ImageGANConfig(FederationConfig):
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    optim: OptimConfig = OptimConfig()
+    eval: EvalConfig = EvalConfig()
+
+
+ConfigT = TypeVar("ConfigT", bound=ImageGANConfig)
+KID_DATASET = "digits"
+"""The only dataset the metrics classifier (hence KID and label accuracy) was trained on."""
+
+
+def evaluate_samples(
+    samples: np.ndarray, reference: Dataset, labels: np.ndarray | None, config: EvalConfig
+) -> dict[str, Any]:
+    """KID (and label accuracy) against ``reference`` on digits; elsewhere ``kid: None`` and the reason."""
+    if reference.name != KID_DATASET:
+        return {
+            "kid": None,
+            "kid_note": f"KID needs the 8x8 digits classifier's features; not computed for {reference.name!r}.",
+        }
+    return sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size)
+
+
+@runtime_checkable
+class HoldsGenerator(Protocol):
+    """A server whose final generator the evaluation samples from."""
+
+    generator: nn.Module
+
+
+class ImageGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
+    """Loads and partitions the data (writing ``partition.json``/``.png``) and evaluates the final generator."""
+
+    def __init__(self, config: ConfigT, run_dir: Path) -> None:
+        super().__init__(config, run_dir)
+        self.train, self.test = load_split(config.data.name, config.data.root)
+        self.parts = partition_rows(self.train.y, config.clients, config.data, derive_seed(config.seed, "partition"))
+        save_partition_report(class_histogram(self.train.y, self.parts, self.train.num_classes), run_dir)
+
+    @property
+    def num_clients(self) -> int:
+        return self.config.clients
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.model.conditional
+
+    def client_data(self, client_id: int) -> LocalData:
+        rows = self.train.subset(self.parts[client_id])
+        return LocalData(torch.as_tensor(rows.x), torch.as_tensor(rows.y), self.train.num_classes)
+
+    def new_generator(self) -> nn.Module:
+        return build_generator(self.config.model, self.train.x.shape[1], self.train.num_classes, self.train.shape)
+
+    def new_discriminator(self) -> nn.Module:
+        return build_discriminator(self.config.model, self.train.x.shape[1], self.train.num_classes, self.train.shape)
+
+    def finish(self, server: Server) -> dict[str, Any]:
+        if not isinstance(server, HoldsGenerator):
+            raise TypeError(f"{type(server).__name__} has no generator to evaluate")
+        count = self.config.eval.samples
+        labels = np.arange(count) % self.train.num_classes if self.conditional else None
+        with torch.no_grad():
+            samples = generate(
+                server.generator,
+                count,
+                self.config.model.latent_dim,
+                None if labels is None else torch.as_tensor(labels),
+            ).numpy()
+        save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
+        return evaluate_samples(samples, self.test, labels, self.config.eval)

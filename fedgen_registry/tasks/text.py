@@ -1,0 +1,126 @@
+"""What every LoRA language-model algorithm shares around its own protocol: corpus, partition, model, judging.
+
+An algorithm subclasses :class:`LoRALMAlgorithm` and writes only its server and client logic. The
+generated corpus is split among clients by topic with the project's partitioners (``partition.json``/
+``.png``), the shared frozen base is pre-trained once on public sentences of other topics (every party
+would derive the same weights from the run's seed), and the final model is judged
+the same way for all: held-out perplexity next to the base's before tuning (adapters at zero), and a few
+sampled lines in ``samples.txt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import torch
+from peft import PeftModel
+from pydantic import Field
+
+from fedgen_registry.data.partition import PartitionConfig, class_histogram, partition_rows
+from fedgen_registry.data.text import (
+    END,
+    TOPICS,
+    CharTokenizer,
+    corpus_alphabet,
+    public_corpus,
+    synthetic_corpus,
+)
+from fedgen_registry.federation.config import FederationConfig
+from fedgen_registry.federation.protocol import Algorithm, Server
+from fedgen_registry.federation.seeding import derive_seed
+from fedgen_registry.metrics.artefacts import save_partition_report
+from fedgen_registry.models.lm import LoRALMConfig, build_base, pretrain_base, with_lora
+from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, perplexity
+
+SAMPLES = "samples.txt"
+MAX_LINE = 120  # characters per sampled line (the context slides past block_size)
+
+
+class CorpusConfig(PartitionConfig):
+    """The generated corpus and how its training sentences are split among clients (labels: topics)."""
+
+    sentences: int = Field(2000, ge=50, description="Private sentences generated in all (train and held-out).")
+    public_sentences: int = Field(
+        1000, ge=10, description="Public sentences (other topics) the base is pre-trained on."
+    )
+
+
+class LoRALMRunConfig(FederationConfig):
+    data: CorpusConfig = CorpusConfig()
+    model: LoRALMConfig = LoRALMConfig()
+    optim: LMOptimConfig = LMOptimConfig()
+    sample_lines: int = Field(5, ge=0, description="Sentences sampled from the final model into samples.txt.")
+
+
+ConfigT = TypeVar("ConfigT", bound=LoRALMRunConfig)
+
+
+@runtime_checkable
+class HoldsModel(Protocol):
+    model: PeftModel
+
+
+class LoRALMAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
+    """Splits the corpus by topic, builds the shared frozen base, and evaluates the final adapters."""
+
+    def __init__(self, config: ConfigT, run_dir: Path) -> None:
+        super().__init__(config, run_dir)
+        self.train, self.test = synthetic_corpus(config.data.sentences)
+        self.tokenizer = CharTokenizer(corpus_alphabet())
+        self.parts = partition_rows(
+            self.train.topics, config.clients, config.data, derive_seed(config.seed, "partition")
+        )
+        save_partition_report(class_histogram(self.train.topics, self.parts, len(TOPICS)), run_dir)
+        public = self.stream(public_corpus(config.data.public_sentences).text())
+        seed = derive_seed(config.seed, "base")
+        self.base_state = pretrain_base(config.model, self.tokenizer.vocab_size, public, config.optim.batch_size, seed)
+
+    @property
+    def num_clients(self) -> int:
+        return self.config.clients
+
+    def stream(self, sentences: str) -> TokenStream:
+        return TokenStream(torch.as_tensor(self.tokenizer.encode(sentences)))
+
+    def client_stream(self, client_id: int) -> TokenStream:
+        return self.stream(self.train.subset(self.parts[client_id]).text())
+
+    def client_size(self, client_id: int) -> int:
+        """Sentences a client holds: the FedAvg weight."""
+        return len(self.parts[client_id])
+
+    def new_model(self) -> PeftModel:
+        """The shared frozen base (same weights for every party of this run) with fresh adapters."""
+        base = build_base(self.config.model, self.tokenizer.vocab_size, derive_seed(self.config.seed, "base"))
+        base.load_state_dict(self.base_state)
+        return with_lora(base, self.config.model)
+
+    def finish(self, server: Server) -> dict[str, Any]:
+        if not isinstance(server, HoldsModel):
+            raise TypeError(f"{type(server).__name__} has no model to evaluate")
+        held_out, block = self.stream(self.test.text()), self.config.model.block_size
+        lines = [sample_line(server.model, self.tokenizer, block) for _ in range(self.config.sample_lines)]
+        (self.run_dir / SAMPLES).write_text("".join(lines), encoding="utf-8")
+        return {
+            "perplexity": perplexity(server.model, held_out, block),
+            "base_perplexity": perplexity(self.new_model(), held_out, block),
+            "vocab_size": self.tokenizer.vocab_size,
+        }
+
+
+@torch.no_grad()
+def sample_line(model: PeftModel, tokenizer: CharTokenizer, block_size: int) -> str:
+    """One sentence sampled token by token after an end-of-sentence token, up to :data:`MAX_LINE` tokens."""
+    end = int(tokenizer.encode(END)[0])
+    ids = torch.tensor([[end]])
+    model.eval()
+    for _ in range(MAX_LINE):
+        logits = model(input_ids=ids[:, -block_size:]).logits[0, -1]
+        token = torch.multinomial(torch.softmax(logits, dim=-1), 1)
+        ids = torch.cat([ids, token.view(1, 1)], dim=1)
+        if int(token) == end:
+            break
+    model.train()
+    text = tokenizer.decode(ids[0, 1:].numpy())
+    return text if text.endswith(END) else text + END

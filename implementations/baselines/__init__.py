@@ -1,0 +1,1 @@
+"""Centralized twins: each federated family algorithm on one client that holds every row (the quality ceiling)."""

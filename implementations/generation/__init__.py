@@ -1,0 +1,1 @@
+"""The generation strand: federated generators by family (GAN, VAE, diffusion, tables, text)."""
