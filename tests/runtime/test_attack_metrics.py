@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from fedgen_registry.metrics import attacks as attack_metrics
 from fedgen_registry.data.datasets import Dataset
+from fedgen_registry.metrics import attacks as attack_metrics
 
 
 def _images(seed: int = 0, shape: tuple[int, ...] = (4, 3, 16, 16)) -> np.ndarray:

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from fedgen_registry.objectives import wgan
 from fedgen_registry.models.conv import ConvDiscriminator, ConvGenerator, resampling_plan
+from fedgen_registry.objectives import wgan
 
 
 @pytest.mark.parametrize(("shape", "plan"), [((1, 8, 8), (2, 2)), ((1, 28, 28), (7, 2)), ((3, 32, 32), (4, 3))])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedgen_registry.metrics import image as metrics
 from fedgen_registry.data.datasets import digits_split
+from fedgen_registry.metrics import image as metrics
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fedgen_registry.metrics import image as metrics
 from fedgen_registry.data.datasets import digits_split
+from fedgen_registry.metrics import image as metrics
 
 
 def test_classifier_is_accurate_and_cached(metrics_cache: Path) -> None:
