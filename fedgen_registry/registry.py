@@ -7,28 +7,26 @@ package, so an entry can never be missing because nobody happened to import its 
 id is an error at import instead of a silent overwrite. Asking for one id imports only the module that
 declares it, so running a GAN does not pay for importing diffusers and transformers.
 
-The catalogue needs to know which ids exist without importing torch; :func:`declared_ids` reads the
-``@register("...")`` calls from the source files instead (a test keeps it equal to the imported registry).
+The catalogue needs to know which ids exist without importing torch; :mod:`fedgen_registry.index` reads
+the ``@register("...")`` calls from the source files instead (a test keeps it equal to the imported registry).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import importlib
-import importlib.util
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from fedgen_registry.catalog.query import UnknownIdError
+from fedgen_registry.index import IMPLEMENTATIONS_PACKAGE, declared_modules
+from fedgen_registry.suggest import UnknownIdError
 
-IMPLEMENTATIONS_PACKAGE = "fedgen_registry.implementations"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 T = TypeVar("T")
@@ -153,7 +151,7 @@ class PackageRegistry(Registry):
     """The registry of the implementations package, loaded as far as each question needs.
 
     Running one paper should not import every library of every family (diffusers, transformers, ctgan):
-    asking for an id imports only the module that declares it (found by :func:`declared_modules`),
+    asking for an id imports only the module that declares it (found by :func:`~fedgen_registry.index.declared_modules`),
     while listing or a miss imports the whole package, so duplicates and listings stay complete.
     """
 
@@ -206,36 +204,3 @@ def get_implementation(implementation_id: str) -> ImplementationSpec:
 def list_implementations(pattern: str = "*", exclude: Iterable[str] = ()) -> list[str]:
     """Registered ids matching the fnmatch ``pattern`` (e.g. ``"*gan*"``), minus ``exclude`` patterns."""
     return REGISTRY.ids(pattern, exclude)
-
-
-def implementations_dir() -> Path:
-    """Where the implementation sources are, without importing them."""
-    spec = importlib.util.find_spec(IMPLEMENTATIONS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return Path(__file__).resolve().parents[1] / "implementations"
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-_REGISTER_CALL = re.compile(r"""\bregister\(\s*["']([a-z0-9]+(?:-[a-z0-9]+)*)["']""")
-
-
-def declared_modules(root: Path | None = None) -> dict[str, str]:
-    """Id -> module name for every ``register("...")`` in the implementation sources, read as text.
-
-    No import and no torch: the catalogue checks ids with it, and :class:`PackageRegistry` imports one
-    module from it. A regular expression rather than an AST walk keeps ``fedgen list`` fast as
-    implementations grow; a test keeps this static index equal to the registry that importing builds.
-    """
-    folder = root or implementations_dir()
-    found: dict[str, str] = {}
-    for source in sorted(folder.rglob("*.py")):
-        parts = source.relative_to(folder).with_suffix("").parts
-        module = ".".join((IMPLEMENTATIONS_PACKAGE, *(parts[:-1] if parts[-1] == "__init__" else parts)))
-        for implementation_id in _REGISTER_CALL.findall(source.read_text(encoding="utf-8")):
-            found.setdefault(implementation_id, module)
-    return found
-
-
-def declared_ids(root: Path | None = None) -> set[str]:
-    """The ids of :func:`declared_modules` (no import, no torch)."""
-    return set(declared_modules(root))

@@ -1,4 +1,7 @@
-"""Close-match suggestions for mistyped names (ids, vocabulary values, config keys)."""
+"""Close-match suggestions for mistyped names (ids, vocabulary values, config keys), and the error that carries them.
+
+It sits below the catalogue and the registry, which both refuse unknown ids with :class:`UnknownIdError`.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +32,17 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     if not matches:
         return ""
     return "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
+
+
+class UnknownIdError(KeyError):
+    """An id that does not exist; the message lists close matches."""
+
+    def __init__(self, kind: str, wanted: str, known: Iterable[str]):
+        self.kind = kind
+        self.wanted = wanted
+        self.suggestions = close_matches(wanted, known)
+        hint = "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?" if self.suggestions else ""
+        super().__init__(f"unknown {kind} id {wanted!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -9,7 +9,7 @@ from conftest import SHARED
 from fedgen_registry.catalog import load_catalog
 from fedgen_registry.catalog.loader import _normalise_title
 from fedgen_registry.catalog.vocab import VerificationStatus
-from fedgen_registry.registry import declared_ids
+from fedgen_registry.index import declared_ids
 
 BIBLIOGRAPHIES = ("bibliography.yaml", "bibliography-extra.yaml")
 

@@ -17,13 +17,13 @@ from fedgen_registry.cli import main
 
 @pytest.fixture
 def cli(toy_catalog_path, monkeypatch):
-    import fedgen_registry.registry
+    import fedgen_registry.index
     import fedgen_registry.runs.runner
     from test_registry import make_registry
 
     monkeypatch.setenv("FEDGEN_CATALOG", str(toy_catalog_path))
     toy_registry = make_registry()
-    monkeypatch.setattr(fedgen_registry.registry, "declared_ids", lambda root=None: set(toy_registry.ids()))
+    monkeypatch.setattr(fedgen_registry.index, "declared_ids", lambda root=None: set(toy_registry.ids()))
     monkeypatch.setattr(fedgen_registry.runs.runner, "REGISTRY", toy_registry)
     runner = CliRunner()
     return lambda *args: runner.invoke(main, list(args))

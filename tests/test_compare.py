@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from fedgen_registry import registry
 from fedgen_registry.cli import main
-from fedgen_registry.objectives.gan import REAL_ROWS, LocalData
+from fedgen_registry.data.local import LocalData, SampleMeter
 from fedgen_registry.registry import ImplementationSpec
 from fedgen_registry.runs.compare import COLUMNS, Candidate, CompareSettings, budget_rounds, cell, select
 from fedgen_registry.sitegen.compare import MISSING, compare_snippet
@@ -128,10 +128,15 @@ def test_unknown_only_id_is_refused(tmp_path: Path) -> None:
 
 def test_local_batches_count_real_rows() -> None:
     data = LocalData(torch.zeros(5, 3), torch.zeros(5, dtype=torch.long), 2)
-    before = REAL_ROWS.rows
-    data.batch(7)
-    data.batch(4)
-    assert REAL_ROWS.rows - before == 11
+    meter, outside = SampleMeter(), SampleMeter()
+    data.batch(3)  # before any meter counts
+    with meter.counting():
+        data.batch(7)
+        with outside.counting():  # an inner meter counts alone while it is active
+            data.batch(2)
+        data.batch(4)
+    data.batch(5)
+    assert meter.rows == 11 and outside.rows == 2
 
 
 def test_rounds_are_scaled_from_a_one_round_probe_to_the_target_budget(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from fedgen_registry.catalog import Catalog, UnknownIdError
+from fedgen_registry.catalog import Catalog
+from fedgen_registry.suggest import UnknownIdError
 
 
 def ids(catalog: Catalog) -> list[str]:

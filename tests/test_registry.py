@@ -8,9 +8,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from fedgen_registry import registry as registry_module
-from fedgen_registry.catalog import UnknownIdError
-from fedgen_registry.registry import Registry, RegistryError, declared_ids, expand_dotted
+from fedgen_registry.index import declared_ids
+from fedgen_registry.registry import Registry, RegistryError, expand_dotted
 from fedgen_registry.runs.runner import RunContext, RunError, execute, parse_assignments, resolve
+from fedgen_registry.suggest import UnknownIdError
 
 
 class DataConfig(BaseModel):
@@ -148,7 +149,8 @@ def test_asking_for_one_id_imports_only_its_module() -> None:
 
     code = (
         "import sys\n"
-        "from fedgen_registry.registry import get_implementation, declared_modules\n"
+        "from fedgen_registry.index import declared_modules\n"
+        "from fedgen_registry.registry import get_implementation\n"
         "spec = get_implementation('md-gan')\n"
         "loaded = {m for m in declared_modules().values() if m in sys.modules}\n"
         "print(spec.id, sorted(loaded), 'diffusers' in sys.modules, 'ctgan' in sys.modules)"

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from fedgen_registry.catalog.loader import CatalogError, Problem, load_papers
-from fedgen_registry.catalog.query import FACETS, Catalog, UnknownIdError
+from fedgen_registry.catalog.query import FACETS, Catalog
 from fedgen_registry.catalog.schema import Paper
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "CatalogError",
     "Paper",
     "Problem",
-    "UnknownIdError",
     "default_catalog_path",
     "load_catalog",
 ]
@@ -42,7 +41,7 @@ def load_catalog(path: str | os.PathLike[str] | None = None, check_implementatio
     root = Path(path) if path is not None else default_catalog_path()
     implementation_ids = None
     if check_implementations:
-        from fedgen_registry.registry import declared_ids
+        from fedgen_registry.index import declared_ids
 
         implementation_ids = declared_ids()
     papers, problems = load_papers(root, implementation_ids)

@@ -25,7 +25,7 @@ from fedgen_registry.catalog.vocab import (
     VerificationStatus,
     Vocabulary,
 )
-from fedgen_registry.suggest import close_matches, did_you_mean
+from fedgen_registry.suggest import UnknownIdError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas
@@ -174,20 +174,6 @@ class Catalog(Sequence[Paper]):
         from fedgen_registry.catalog.bibtex import to_bibtex
 
         return to_bibtex(self._papers)
-
-
-class UnknownIdError(KeyError):
-    """An id that does not exist; the message lists close matches."""
-
-    def __init__(self, kind: str, wanted: str, known: Iterable[str]):
-        self.kind = kind
-        self.wanted = wanted
-        self.suggestions = close_matches(wanted, known)
-        hint = "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?" if self.suggestions else ""
-        super().__init__(f"unknown {kind} id {wanted!r}{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _haystack(paper: Paper) -> str:

@@ -13,7 +13,6 @@ images that metrics compare against, and the cached metrics classifier, are the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -21,24 +20,10 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from fedgen_registry.data.dataset import Dataset
+from fedgen_registry.data.realdata import load_real_split
+
 TEST_FRACTION = 0.2
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Features ``x`` (n, d) float32, labels ``y`` (n,) int64, and how to view a row (``shape``)."""
-
-    name: str
-    x: np.ndarray
-    y: np.ndarray
-    shape: tuple[int, ...]
-    num_classes: int
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def subset(self, indices: np.ndarray) -> Dataset:
-        return Dataset(self.name, self.x[indices], self.y[indices], self.shape, self.num_classes)
 
 
 @cache
@@ -67,8 +52,6 @@ def data_root(name: str, root: str | Path | None = None) -> Path:
 def load_split(name: str, root: str | Path | None = None) -> tuple[Dataset, Dataset]:
     """Train and test split of ``name``; ``root`` only matters for the real-scale datasets."""
     if name in REAL_DATASETS:
-        from fedgen_registry.data.realdata import load_real_split  # it imports this module
-
         return load_real_split(name, data_root(name, root))
     try:
         return DATASETS[name]()

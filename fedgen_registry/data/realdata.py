@@ -1,7 +1,7 @@
 """Real-scale image datasets from local files: MNIST, Fashion-MNIST, CIFAR-10 and CelebA. Nothing is downloaded.
 
 Each loader takes the folder that holds the dataset's files in their official distribution format and
-returns the train and test :class:`~fedgen_registry.data.datasets.Dataset` (images flattened to
+returns the train and test :class:`~fedgen_registry.data.dataset.Dataset` (images flattened to
 ``float32`` in [-1, 1], ``shape`` as (channels, height, width)); a missing file is an error that names
 every file expected and where. Only the standard library, numpy and Pillow are used: torchvision's
 wheels do not work beside this torch build.
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fedgen_registry.data.datasets import Dataset
+from fedgen_registry.data.dataset import Dataset
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

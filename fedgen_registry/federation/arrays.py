@@ -1,7 +1,8 @@
 """Model parameters in and out of messages, and their weighted average (the FedAvg rule).
 
 Arrays put into a message are detached clones: in-process delivery must behave like a network, where
-the receiver can never write into the sender's tensors.
+the receiver can never write into the sender's tensors. :func:`size_weighted` is the same rule for the
+scalars a reply reports (its losses), so every server reports a round's losses alike.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
+
+from fedgen_registry.federation.protocol import Message
 
 
 def module_arrays(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
@@ -34,3 +37,12 @@ def weighted_mean(arrays: Sequence[Mapping[str, torch.Tensor]], weights: Sequenc
             accumulator += (weight / total) * item[name].to(torch.float64)
         result[name] = accumulator.to(first.dtype)
     return result
+
+
+def size_weighted(replies: Mapping[int, Message], order: Sequence[int], keys: Sequence[str]) -> dict[str, float]:
+    """Data-size-weighted mean of the scalar ``keys`` that the replies report (their losses), summed in ``order``."""
+    sizes = [float(replies[cid].config["num_examples"]) for cid in order]
+    return {
+        key: sum(float(replies[cid].config[key]) * n for cid, n in zip(order, sizes, strict=True)) / sum(sizes)
+        for key in keys
+    }

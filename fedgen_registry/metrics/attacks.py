@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.nn import functional
 
-from fedgen_registry.data.datasets import Dataset
+from fedgen_registry.data.dataset import Dataset
 
 DATA_RANGE = 2.0
 """max - min of the pixel values: images are stored in [-1, 1]."""

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from fedgen_registry.data.datasets import Dataset, digits_split
+from fedgen_registry.data.dataset import Dataset
+from fedgen_registry.data.datasets import digits_split
 from fedgen_registry.federation.checkpoint import load_checkpoint, save_checkpoint
 from fedgen_registry.federation.seeding import deterministic
 

@@ -2,7 +2,7 @@
 
 The base stands in for the pre-trained model that every party already holds before federated tuning
 starts: GPT-2 with random weights drawn from a seed all parties share, then pre-trained for a few
-hundred steps on public text (:func:`pretrain_base`; nothing is downloaded). Every party derives the
+hundred steps on public text (:func:`~fedgen_registry.tasks.text.pretrain_base`; nothing is downloaded). Every party derives the
 same weights, so the base never travels, and it stays frozen. Only the LoRA adapters
 (``lora_A``/``lora_B`` of the attention and MLP projections, Hu et al. 2021) are trained and exchanged,
 read and written with peft's own state-dict functions. Tuning adapters on a purely random base barely
@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from fedgen_registry.federation.seeding import deterministic
-from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, train_steps
 
 
 class LoRALMConfig(BaseModel):
@@ -58,23 +57,6 @@ def build_base(config: LoRALMConfig, vocab_size: int, seed: int) -> GPT2LMHeadMo
     with torch.random.fork_rng(devices=[]), deterministic(threads=1):
         torch.manual_seed(seed)
         return GPT2LMHeadModel(gpt2)
-
-
-def pretrain_base(
-    config: LoRALMConfig, vocab_size: int, public: TokenStream, batch_size: int, seed: int
-) -> dict[str, torch.Tensor]:
-    """The shared base's weights: :func:`build_base`, then ``pretrain_steps`` AdamW steps on public text.
-
-    Seeded, single-threaded and in a forked RNG, so every party computes the same weights and the
-    caller's random streams are untouched.
-    """
-    base = build_base(config, vocab_size, seed)
-    with torch.random.fork_rng(devices=[]), deterministic(threads=1):
-        torch.manual_seed(seed)
-        if config.pretrain_steps:
-            optim = LMOptimConfig(batch_size=batch_size, lr=config.pretrain_lr)
-            train_steps(base, public, config.pretrain_steps, config.block_size, optim)
-    return {name: value.detach().clone() for name, value in base.state_dict().items()}
 
 
 def with_lora(base: GPT2LMHeadModel, config: LoRALMConfig) -> PeftModel:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
+
 
 class OptimConfig(BaseModel):
     """Adam settings of the DCGAN recipe (beta1 = 0.5), with rates suited to the small MLPs."""
@@ -60,34 +62,6 @@ class OwnedPair:
         self.opt_d = adam(self.discriminator, self.optim.lr_d, self.optim)
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-
-
-class RowMeter:
-    """Real rows drawn through :meth:`LocalData.batch` in this process.
-
-    ``fedgen compare`` reads it before and after a run to give every implementation the same sample
-    budget (real-row visits); rows an algorithm reads without ``batch`` are not counted.
-    """
-
-    rows: int = 0
-
-
-REAL_ROWS = RowMeter()
-
-
-@dataclass(frozen=True)
-class LocalData:
-    """One client's rows as tensors: ``x`` (n, d) in [-1, 1], ``y`` (n,) labels."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    num_classes: int
-
-    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch drawn with replacement (small shards may hold fewer rows than a batch)."""
-        index = torch.randint(len(self.y), (size,))
-        REAL_ROWS.rows += size
-        return self.x[index], self.y[index]
 
 
 def fake_labels(size: int, num_classes: int, conditional: bool) -> torch.Tensor | None:

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam, discriminator_loss, generator_loss
+from fedgen_registry.data.local import LocalData
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_loss, generator_loss
 
 Stacked = dict[str, torch.Tensor]
 """Parameters of many clients: each tensor has a leading client dimension."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fedgen_registry.objectives.gan import LocalData
+from fedgen_registry.data.local import LocalData
 
 
 def gradient_penalty(

@@ -1,12 +1,14 @@
-"""Side by side comparison of one family's implementations on the same digits partitions (``fedgen compare``).
+"""Side by side comparison of one family's implementations on the same partitions (``fedgen compare``).
 
 Every implementation runs its ``smoke`` preset with the same clients, partition and Dirichlet alpha,
-next to the centralized baseline, and the table is built from what the runs wrote (``metrics.json``,
-``history.jsonl``, ``privacy.json``), never typed by hand. The sample budget is the number of real
-rows drawn through :meth:`~fedgen_registry.objectives.gan.LocalData.batch`: a one-round probe measures
-each run's rows per round and its ``rounds`` are scaled to the baseline's smoke budget. Rows an
-algorithm reads without ``batch`` are not counted, so such runs keep their preset rounds and the
-table says their budget is not equalised.
+next to the family's centralized baseline, and the table is built from what the runs wrote
+(``metrics.json``, ``history.jsonl``, ``privacy.json``), never typed by hand. What differs between
+families (baseline, dataset, results file, budget rule) is one :class:`FamilyComparison` in
+:data:`FAMILIES`. The sample budget is the number of real rows drawn through
+:meth:`~fedgen_registry.data.local.LocalData.batch`, counted by the run's own
+:class:`~fedgen_registry.data.local.SampleMeter`: a one-round probe measures each run's rows per round
+and its ``rounds`` are scaled to the baseline's smoke budget. Rows an algorithm reads without ``batch``
+are not counted, so such runs keep their preset rounds and the table says their budget is not equalised.
 
 This module imports only light libraries at the top: the site generator renders cached results with
 :func:`markdown_table` without importing torch.
@@ -23,13 +25,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BASELINE = "centralized-gan"
 PRESET = "smoke"
-DATASET = "digits"
-RESULTS_STEM = "gan"
-MAX_ROUND_FACTOR = 5
-"""Equalised rounds are capped at this multiple of the preset's rounds (a run that reads few rows per round)."""
 PR_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class FamilyComparison:
+    """What one registry family is compared against, on what, where the results go, how budgets are equalised."""
+
+    baseline: str
+    """The centralized twin every federated run is set beside (its smoke run sets the sample budget)."""
+    dataset: str
+    """What every smoke preset must train on, so the runs share the partitions."""
+    results_stem: str
+    """The results files: ``<stem>.json``, ``<stem>.md``, ``<stem>.png``."""
+    models: str
+    """What a run of this family trains, as the skip reasons name it."""
+    max_round_factor: int = 5
+    """Equalised rounds are capped at this multiple of the preset's rounds (a run that reads few rows per round)."""
+
+
+FAMILIES: Mapping[str, FamilyComparison] = {
+    "gan": FamilyComparison("centralized-gan", "digits", "gan", "image GAN"),
+    "vae": FamilyComparison("centralized-vae", "digits", "vae", "image VAE"),
+    "diffusion": FamilyComparison("centralized-diffusion", "digits", "diffusion", "image diffusion model"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,16 @@ class CompareSettings:
     @property
     def results_dir(self) -> Path:
         return self.results if self.results is not None else self.out
+
+    @property
+    def comparison(self) -> FamilyComparison:
+        """The family's :class:`FamilyComparison`; a family without one is refused."""
+        try:
+            return FAMILIES[self.family]
+        except KeyError:
+            raise ValueError(
+                f"no comparison is described for family {self.family!r}; families: {', '.join(FAMILIES)}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -80,7 +110,7 @@ REQUIRED_SETTINGS = frozenset({"rounds", "clients", "data.name", "data.partition
 """What an implementation's config must offer to run on the shared partitions."""
 
 
-def skip_reason(implementation: str) -> str | None:
+def skip_reason(implementation: str, comparison: FamilyComparison) -> str | None:
     """Why an implementation cannot join the comparison (``None``: it can)."""
     from fedgen_registry.registry import get_implementation
     from fedgen_registry.runs.runner import config_keys, resolve
@@ -90,10 +120,10 @@ def skip_reason(implementation: str) -> str | None:
         return f"no {PRESET!r} preset"
     missing = sorted(REQUIRED_SETTINGS - set(config_keys(spec.config)))
     if missing:
-        return f"its config has no {', '.join(missing)} setting(s): not a partitioned image GAN"
+        return f"its config has no {', '.join(missing)} setting(s): not a partitioned {comparison.models}"
     config: Any = resolve(implementation, preset=PRESET).config
-    if config.data.name != DATASET:
-        return f"its smoke preset trains on {config.data.name!r}, not {DATASET!r}"
+    if config.data.name != comparison.dataset:
+        return f"its smoke preset trains on {config.data.name!r}, not {comparison.dataset!r}"
     return None
 
 
@@ -102,18 +132,19 @@ def select(settings: CompareSettings) -> tuple[list[Candidate], list[dict[str, s
     from fedgen_registry.registry import get_implementation, list_implementations
     from fedgen_registry.runs.runner import resolve
 
+    baseline = settings.comparison.baseline
     family_ids = [i for i in list_implementations() if get_implementation(i).family == settings.family]
     unknown = [i for i in settings.only if i not in family_ids]
     if unknown:
         raise ValueError(f"--only names no {settings.family!r} implementation: {', '.join(unknown)}")
-    chosen = [i for i in family_ids if not settings.only or i in settings.only or i == BASELINE]
-    if BASELINE not in chosen:
-        raise ValueError(f"the baseline {BASELINE!r} is not registered in family {settings.family!r}")
+    chosen = [i for i in family_ids if not settings.only or i in settings.only or i == baseline]
+    if baseline not in chosen:
+        raise ValueError(f"the baseline {baseline!r} is not registered in family {settings.family!r}")
     uses = _catalogue_uses()
     candidates: list[Candidate] = []
     skipped: list[dict[str, str]] = []
-    for implementation in [BASELINE, *(i for i in chosen if i != BASELINE)]:
-        reason = skip_reason(implementation)
+    for implementation in [baseline, *(i for i in chosen if i != baseline)]:
+        reason = skip_reason(implementation, settings.comparison)
         if reason is not None:
             skipped.append({"implementation": implementation, "reason": reason})
             continue
@@ -125,7 +156,7 @@ def select(settings: CompareSettings) -> tuple[list[Candidate], list[dict[str, s
                 implementation,
                 int(config.rounds),
                 tuple(p for p, _ in papers),
-                "/".join(fidelities) or ("baseline" if implementation == BASELINE else None),
+                "/".join(fidelities) or ("baseline" if implementation == baseline else None),
                 shared_evaluation(get_implementation(implementation).target),
             )
         )
@@ -138,21 +169,21 @@ def select(settings: CompareSettings) -> tuple[list[Candidate], list[dict[str, s
 def run_overrides(settings: CompareSettings, implementation: str, partition: str) -> dict[str, Any]:
     """The same data split for everyone; the baseline keeps its single client."""
     overrides: dict[str, Any] = {"data.partition": partition, "data.alpha": settings.alpha}
-    if implementation != BASELINE:
+    if implementation != settings.comparison.baseline:
         overrides["clients"] = settings.clients
     return {**overrides, **settings.overrides}
 
 
 def _execute(implementation: str, overrides: Mapping[str, Any], run_dir: Path) -> tuple[int, float]:
-    """Run once, quietly, into a fresh ``run_dir``; return the real rows it drew and its wall time."""
-    from fedgen_registry.objectives.gan import REAL_ROWS
+    """Run once, quietly, into a fresh ``run_dir``; return the real rows its meter counted and its wall time."""
+    from fedgen_registry.data.local import SampleMeter
     from fedgen_registry.runs.runner import RunContext, execute, resolve
 
     shutil.rmtree(run_dir, ignore_errors=True)
     resolved = resolve(implementation, overrides, preset=PRESET)
-    before, started = REAL_ROWS.rows, time.perf_counter()
-    execute(resolved, RunContext(run_dir=run_dir, quiet=True))
-    return REAL_ROWS.rows - before, time.perf_counter() - started
+    meter, started = SampleMeter(), time.perf_counter()
+    execute(resolved, RunContext(run_dir=run_dir, quiet=True, meter=meter))
+    return meter.rows, time.perf_counter() - started
 
 
 def budget_rounds(
@@ -161,8 +192,9 @@ def budget_rounds(
     """Rounds for this run and how they were set (fixed by an override, equalised, or not equalised)."""
     if "rounds" in settings.overrides:
         return int(settings.overrides["rounds"]), "fixed rounds (override)"
-    if target_rows is None or candidate.implementation == BASELINE:
-        return candidate.preset_rounds, "baseline smoke budget" if candidate.implementation == BASELINE else "preset"
+    is_baseline = candidate.implementation == settings.comparison.baseline
+    if target_rows is None or is_baseline:
+        return candidate.preset_rounds, "baseline smoke budget" if is_baseline else "preset"
     from fedgen_registry.runs.runner import RunError
 
     probe = settings.out / ".probe" / partition / candidate.implementation
@@ -180,9 +212,10 @@ def budget_rounds(
     if rows == 0:
         return candidate.preset_rounds, "not equalised: reads rows outside LocalData.batch; preset rounds"
     wanted = max(1, round(target_rows / rows))
-    cap = MAX_ROUND_FACTOR * candidate.preset_rounds
+    factor = settings.comparison.max_round_factor
+    cap = factor * candidate.preset_rounds
     if wanted > cap:
-        return cap, f"capped at {MAX_ROUND_FACTOR}x preset rounds ({rows} rows/round)"
+        return cap, f"capped at {factor}x preset rounds ({rows} rows/round)"
     return wanted, f"equalised ({rows} rows/round)"
 
 
@@ -302,7 +335,8 @@ def collect(
 
 
 def compare(settings: CompareSettings, log: Any = print) -> dict[str, Any]:
-    """Run everything, write ``gan.json``, ``gan.md`` and ``gan.png`` into the results folder; return the results."""
+    """Run everything, write ``<stem>.json``, ``.md`` and ``.png`` into the results folder; return the results."""
+    comparison = settings.comparison
     candidates, skipped = select(settings)
     rows: list[dict[str, Any]] = []
     for partition in settings.partitions:
@@ -325,15 +359,15 @@ def compare(settings: CompareSettings, log: Any = print) -> dict[str, Any]:
                 }
             if row["status"] == "ok":
                 row |= _safe_precision_recall(candidate.implementation, overrides, run_dir, row["kid"])
-            if candidate.implementation == BASELINE and row["status"] == "ok":
+            if candidate.implementation == comparison.baseline and row["status"] == "ok":
                 target_rows = int(row["real_rows"]) or None
             rows.append(row)
             log(f"{partition:>10} {candidate.implementation:<28} {row['status']:<6} kid={row.get('kid')}")
     results = {
         "family": settings.family,
-        "dataset": DATASET,
+        "dataset": comparison.dataset,
         "preset": PRESET,
-        "baseline": BASELINE,
+        "baseline": comparison.baseline,
         "partitions": list(settings.partitions),
         "alpha": settings.alpha,
         "clients": settings.clients,
@@ -341,23 +375,24 @@ def compare(settings: CompareSettings, log: Any = print) -> dict[str, Any]:
         "budget_rule": budget_rule(settings),
         "rows": rows,
         "skipped": skipped,
-        "summary": summary(rows, settings.partitions),
+        "summary": summary(rows, settings.partitions, comparison.baseline),
     }
-    write_results(results, settings.results_dir)
+    write_results(results, settings.results_dir, comparison.results_stem)
     return results
 
 
 def budget_rule(settings: CompareSettings) -> str:
     if "rounds" in settings.overrides:
         return f"Not equalised: every run has rounds={settings.overrides['rounds']} (override); real rows are measured."
+    comparison = settings.comparison
     return (
         f"Equalised on real-row visits (rows drawn by LocalData.batch): each run's rounds are scaled from a 1-round "
-        f"probe to the {BASELINE} smoke budget (capped at {MAX_ROUND_FACTOR}x preset rounds). Runs that read rows "
-        "elsewhere keep their preset rounds and say so."
+        f"probe to the {comparison.baseline} smoke budget (capped at {comparison.max_round_factor}x preset rounds). "
+        "Runs that read rows elsewhere keep their preset rounds and say so."
     )
 
 
-def summary(rows: Sequence[Mapping[str, Any]], partitions: Sequence[str]) -> dict[str, dict[str, Any]]:
+def summary(rows: Sequence[Mapping[str, Any]], partitions: Sequence[str], baseline: str) -> dict[str, dict[str, Any]]:
     """Per partition: the baseline's KID, the best federated KID and their ratio.
 
     Only runs judged by the shared evaluation (samples from noise) are ranked; see :func:`shared_evaluation`.
@@ -365,8 +400,8 @@ def summary(rows: Sequence[Mapping[str, Any]], partitions: Sequence[str]) -> dic
     result: dict[str, dict[str, Any]] = {}
     for partition in partitions:
         scored = [r for r in rows if r["partition"] == partition and r.get("kid") is not None]
-        base = next((r["kid"] for r in scored if r["implementation"] == BASELINE), None)
-        federated = [r for r in scored if r["implementation"] != BASELINE and r.get("evaluation") == "shared"]
+        base = next((r["kid"] for r in scored if r["implementation"] == baseline), None)
+        federated = [r for r in scored if r["implementation"] != baseline and r.get("evaluation") == "shared"]
         best = min(federated, key=lambda r: r["kid"], default=None)
         ratio = best["kid"] / base if best is not None and base not in (None, 0) else None
         result[partition] = {
@@ -501,10 +536,10 @@ def sample_figure(rows: Sequence[Mapping[str, Any]], partitions: Sequence[str], 
     return True
 
 
-def write_results(results: Mapping[str, Any], folder: Path) -> dict[str, Path]:
-    """``gan.json`` (the data), ``gan.png`` (sample grids) and ``gan.md`` (rendered from the JSON)."""
+def write_results(results: Mapping[str, Any], folder: Path, stem: str) -> dict[str, Path]:
+    """``<stem>.json`` (the data), ``<stem>.png`` (sample grids) and ``<stem>.md`` (rendered from the JSON)."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {suffix: folder / f"{RESULTS_STEM}.{suffix}" for suffix in ("json", "md", "png")}
+    paths = {suffix: folder / f"{stem}.{suffix}" for suffix in ("json", "md", "png")}
     paths["json"].write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     has_figure = sample_figure(results["rows"], results["partitions"], paths["png"])
     paths["md"].write_text(markdown_table(results, paths["png"].name if has_figure else None), encoding="utf-8")

@@ -1,7 +1,7 @@
 """What ``flwr run`` needs to run a fedgen algorithm on a real SuperLink: an app folder and a named connection.
 
 The app folder holds only a ``pyproject.toml``: its components point at the installed
-:data:`~fedgen_registry.federation.flower.apps.server_app` and ``client_app``, and its
+:data:`~fedgen_registry.runs.flower.server_app` and ``client_app``, and its
 ``[tool.flwr.app.config]`` is the run (implementation, validated config, run directory), which Flower
 hands to both apps as ``context.run_config``. fedgen must therefore be installed where the SuperLink
 and the SuperNodes run their apps; start them with runtime dependency installation disabled, so
@@ -25,7 +25,7 @@ from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.runs.runner import default_run_dir, parse_assignments, resolve
 
-APPS = "fedgen_registry.federation.flower.apps"
+APPS = "fedgen_registry.runs.flower"
 
 
 def write_app(run: FlowerRun, folder: Path) -> Path:

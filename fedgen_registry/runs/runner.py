@@ -10,19 +10,23 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from fedgen_registry.catalog import Catalog, Paper, UnknownIdError, load_catalog
+from fedgen_registry.catalog import Catalog, Paper, load_catalog
 from fedgen_registry.catalog.loader import format_location
 from fedgen_registry.catalog.vocab import ImplementationStatus
 from fedgen_registry.federation.protocol import is_algorithm
 from fedgen_registry.registry import REGISTRY, ImplementationSpec, Registry, expand_dotted
-from fedgen_registry.suggest import did_you_mean
+from fedgen_registry.suggest import UnknownIdError, did_you_mean
+
+if TYPE_CHECKING:
+    from fedgen_registry.data.local import SampleMeter
 
 ENGINES = ("local", "flower")
 
@@ -53,12 +57,17 @@ class ResolvedRun:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What an implementation receives besides its config: where to write, which engine, whether to resume."""
+    """What an implementation receives besides its config: where to write, which engine, whether to resume.
+
+    ``meter``: counts the real rows the run draws (its sample budget, read by ``fedgen compare``); it
+    counts from the build to the final evaluation, and only rows drawn in this process.
+    """
 
     run_dir: Path
     engine: str = "local"
     resume: bool = False
     quiet: bool = False
+    meter: SampleMeter | None = None
 
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
@@ -155,35 +164,44 @@ def execute(resolved: ResolvedRun, context: RunContext) -> Any:
 
     An :class:`~fedgen_registry.federation.protocol.Algorithm` class is run by the chosen engine (which
     writes the config once a resume is known to fit, then history, checkpoints and metrics); any other
-    registered callable is called as it is.
+    registered callable is called as it is. The context's meter, if any, counts for the whole call.
     """
     if context.engine not in ENGINES:
         raise RunError(f"unknown engine {context.engine!r}; engines: {', '.join(ENGINES)}")
-    if context.engine == "flower":
-        if not is_algorithm(resolved.spec.target):
-            raise RunError(f"{resolved.spec.id} is not a federated algorithm; run it with --engine local")
-        from fedgen_registry.federation.errors import FederationError
-        from fedgen_registry.federation.flower.engine import run_flower
+    with context.meter.counting() if context.meter is not None else nullcontext():
+        if context.engine == "flower":
+            return _execute_on_flower(resolved, context)
+        return _execute_locally(resolved, context)
 
-        try:
-            summary = run_flower(
-                resolved.spec,
-                resolved.config,
-                context.run_dir,
-                resume=context.resume,
-                quiet=context.quiet,
-                manifest=resolved.describe(),
-            )
-        except FederationError as exc:
-            raise RunError(str(exc)) from exc
-        return {**summary, "run_dir": str(context.run_dir)}
+
+def _execute_on_flower(resolved: ResolvedRun, context: RunContext) -> Any:
+    if not is_algorithm(resolved.spec.target):
+        raise RunError(f"{resolved.spec.id} is not a federated algorithm; run it with --engine local")
+    from fedgen_registry.federation.errors import FederationError
+    from fedgen_registry.runs.flower import run_flower
+
+    try:
+        summary = run_flower(
+            resolved.spec,
+            resolved.config,
+            context.run_dir,
+            resume=context.resume,
+            quiet=context.quiet,
+            manifest=resolved.describe(),
+        )
+    except FederationError as exc:
+        raise RunError(str(exc)) from exc
+    return {**summary, "run_dir": str(context.run_dir)}
+
+
+def _execute_locally(resolved: ResolvedRun, context: RunContext) -> Any:
     context.run_dir.mkdir(parents=True, exist_ok=True)
     target = resolved.spec.target
     if not is_algorithm(target):
         (context.run_dir / "config.json").write_text(json.dumps(resolved.describe(), indent=2) + "\n", encoding="utf-8")
         return target(resolved.config, context)
     from fedgen_registry.federation.errors import FederationError
-    from fedgen_registry.federation.local import run_algorithm
+    from fedgen_registry.runs.execute import run_algorithm
 
     try:
         summary = run_algorithm(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fedgen_registry.runs.compare import RESULTS_STEM, markdown_table
+from fedgen_registry.runs.compare import FAMILIES, markdown_table
 from fedgen_registry.sitegen.layout import GENERATED
 
+RESULTS_STEM = FAMILIES["gan"].results_stem
 COMPARE_FOLDER = "compare"
 COMPARE_SNIPPET = f"{GENERATED}/snippets/compare-{RESULTS_STEM}.md"
 MISSING = (

@@ -24,8 +24,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam, discriminator_step, fake_labels, generate
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate
 from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 JUDGE = "train.judge"

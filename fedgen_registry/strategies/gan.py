@@ -1,8 +1,11 @@
 """Building blocks that several federated-GAN papers share beyond plain FedAvg.
 
-- :class:`PairServer`: a server holding a global generator and discriminator that sends both and
-  replaces them by a weighted mean of the replies; a paper overrides :meth:`PairServer.weights`
+- :class:`PairServer`: :class:`~fedgen_registry.strategies.fedavg.FedAvg` of a global generator (``g.``)
+  and discriminator (``d.``); a paper overrides :meth:`~fedgen_registry.strategies.fedavg.FedAvg.weights`
   (data size by default, a KL or MMD score in FeGAN and IFL-GAN) and may post-process the mean.
+- :class:`FedAvgGANClient`: the client that trains both networks it receives (FedAvg-GAN's), with
+  :class:`ProfiledClient` reporting its label histogram too; :class:`FedAvgGANAlgorithm` puts the two on
+  the image task (FedAvg-GAN itself, and the base of the papers that change one side of it).
 - :class:`MixtureGenerator`: sample from several generators (EFFGAN's ensemble of fine-tuned
   generators, MULTI-FLGAN's several GANs, the devices of personalised or peer-to-peer schemes).
 - :func:`staleness_weight`: the FedAsync staleness functions (constant, exponential, hinge) used by
@@ -18,19 +21,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
+from fedgen_registry.data.local import LocalData
+from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, train_steps
-from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm
+from fedgen_registry.objectives.gan import OptimConfig, train_steps
+from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
+from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm, ImageGANConfig
 
 StalenessRule = Literal["constant", "exponential", "hinge"]
 PROFILE = "query.label_histogram"
 """The message a server sends to ask a client for its :func:`label_histogram`."""
+ClientT = TypeVar("ClientT", bound="FedAvgGANClient")
+GAN_LOSSES = ("d_loss", "g_loss")
+"""The losses a GAN client reports, which its FedAvg server averages into the round's metrics."""
 
 
 def pair_arrays(generator: nn.Module, discriminator: nn.Module) -> dict[str, torch.Tensor]:
@@ -38,58 +47,100 @@ def pair_arrays(generator: nn.Module, discriminator: nn.Module) -> dict[str, tor
     return {**module_arrays(generator, "g."), **module_arrays(discriminator, "d.")}
 
 
-def size_weighted(replies: Mapping[int, Message], order: Sequence[int], keys: Sequence[str]) -> dict[str, float]:
-    """Data-size-weighted mean of the scalar ``keys`` that the replies report (their losses)."""
-    sizes = [float(replies[cid].config["num_examples"]) for cid in order]
-    return {
-        key: sum(float(replies[cid].config[key]) * n for cid, n in zip(order, sizes, strict=True)) / sum(sizes)
-        for key in keys
-    }
-
-
-class PairServer(Server):
-    """Global G and D; each round sends both to the chosen clients and averages what comes back.
-
-    ``weights`` returns one weight per replying client for the generator and one for the
-    discriminator (normalised here); ``last_weights`` keeps the normalised pair of the last round so
-    runs and tests can read the rule that was applied.
-    """
-
-    message_type = "train.fedavg"
-    """FedAvg-GAN's message (both networks down, both trained networks up), so its clients answer it."""
+class PairServer(FedAvg):
+    """FedAvg of a global G and D: each round sends both to the chosen clients and averages what comes back."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, clients_per_round: int | None) -> None:
+        super().__init__(
+            {"generator": (Network(generator), "g."), "discriminator": (Network(discriminator), "d.")},
+            clients_per_round,
+            GAN_LOSSES,
+        )
         self.generator, self.discriminator = generator, discriminator
-        self.clients_per_round = clients_per_round
-        self.last_weights: dict[str, dict[int, float]] = {}
 
-    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
-        arrays = pair_arrays(self.generator, self.discriminator)
-        return {cid: Message(self.message_type, arrays, {"round": server_round}) for cid in clients}
 
-    def weights(self, order: Sequence[int], replies: Mapping[int, Message]) -> tuple[list[float], list[float]]:
-        """FedAvg's rule for both networks: the clients' data sizes."""
-        sizes = [float(replies[cid].config["num_examples"]) for cid in order]
-        return sizes, sizes
+class FedAvgGANConfig(ImageGANConfig):
+    local_steps: int = Field(5, ge=1, description="Alternating D/G updates per client per round.")
 
-    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
-        order = sorted(replies)
-        g_weights, d_weights = self.weights(order, replies)
-        arrays = [replies[cid].arrays for cid in order]
-        load_module_arrays(self.generator, weighted_mean(arrays, g_weights), "g.")
-        load_module_arrays(self.discriminator, weighted_mean(arrays, d_weights), "d.")
-        self.last_weights = {
-            "g": {cid: w / sum(g_weights) for cid, w in zip(order, g_weights, strict=True)},
-            "d": {cid: w / sum(d_weights) for cid, w in zip(order, d_weights, strict=True)},
-        }
-        return size_weighted(replies, order, ("d_loss", "g_loss"))
 
-    def state_dict(self) -> State:
-        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict()}
+FEDAVG_GAN_SMOKE = {"rounds": 20, "clients": 10, "local_steps": 5}
+"""FedAvg-GAN's smoke preset, which its centralized twin scales to one client."""
 
-    def load_state_dict(self, state: State) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+
+class FedAvgGANClient(Client):
+    """Stateless between rounds: its networks are overwritten by every message (no private state to keep)."""
+
+    def __init__(
+        self,
+        data: LocalData,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        optim: OptimConfig,
+        local_steps: int,
+        latent_dim: int,
+        conditional: bool,
+    ) -> None:
+        self.data, self.generator, self.discriminator = data, generator, discriminator
+        self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
+
+    @classmethod
+    def for_algorithm(cls: type[ClientT], algorithm: ImageGANAlgorithm[Any], client_id: int) -> ClientT:
+        """This client for one of ``algorithm``'s clients: its rows, fresh networks, the local-steps recipe.
+
+        Shared by every variant that changes only the server (or adds to the reply), so the networks
+        are built in the same order, and from the same seeds, everywhere.
+        """
+        config = algorithm.config
+        return cls(
+            algorithm.client_data(client_id),
+            algorithm.new_generator(),
+            algorithm.new_discriminator(),
+            config.optim,
+            config.local_steps,
+            config.model.latent_dim,
+            algorithm.conditional,
+        )
+
+    def handle(self, message: Message) -> Message:
+        if message.message_type != TRAIN:
+            raise ValueError(f"a FedAvg-GAN client does not handle {message.message_type!r}")
+        load_module_arrays(self.generator, message.arrays, "g.")
+        load_module_arrays(self.discriminator, message.arrays, "d.")
+        losses = train_steps(
+            self.generator,
+            self.discriminator,
+            self.optim,
+            self.data,
+            self.local_steps,
+            self.latent_dim,
+            self.conditional,
+        )
+        return Message(
+            TRAIN, pair_arrays(self.generator, self.discriminator), {"num_examples": len(self.data.y), **losses}
+        )
+
+
+class ProfiledClient(FedAvgGANClient):
+    """A FedAvg-GAN client that also reports its label histogram when asked (FeGAN, MULTI-FLGAN)."""
+
+    def handle(self, message: Message) -> Message:
+        if message.message_type == PROFILE:
+            return Message(PROFILE, {"histogram": label_histogram(self.data)})
+        return super().handle(message)
+
+
+class FedAvgGANAlgorithm(ImageGANAlgorithm[ConfigT]):
+    """FedAvg of G and D on the image task: a :class:`PairServer` and :class:`FedAvgGANClient` s.
+
+    The family algorithm of federated GANs, and the base of the papers that change only its server
+    or only its client (both built here, generator before discriminator, as every variant does).
+    """
+
+    def make_server(self) -> PairServer:
+        return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
+
+    def make_client(self, client_id: int) -> FedAvgGANClient:
+        return FedAvgGANClient.for_algorithm(self, client_id)
 
 
 class MixtureGenerator(nn.Module):
@@ -250,7 +301,7 @@ class TieredServer(Server):
                 self.edges[edge] = weighted_mean([replies[cid].arrays for cid in members], sizes)
                 self.edge_sizes[edge] = sum(sizes)
                 updated.append(edge)
-        metrics = size_weighted(replies, sorted(replies), ("d_loss", "g_loss"))
+        metrics = size_weighted(replies, sorted(replies), GAN_LOSSES)
         if server_round % self.cloud_every == 0:
             metrics |= self.cloud_step(server_round, updated)
         return metrics

@@ -3,8 +3,9 @@
 A federated config becomes centralized by fixing ``clients`` to 1 (averaging one model is the
 identity, so the federated code is plain training on all the rows). A federated preset becomes its
 baseline by keeping the model, optimizer, evaluation and ``rounds``, dropping the federation-only
-settings, and multiplying ``local_steps`` by the clients sampled per round, so both runs make the same
-number of batch visits. This generalises ``implementations/baselines/centralized_gan.py``.
+settings (the federation's and the data partition's), and multiplying ``local_steps`` by the clients
+sampled per round, so both runs make the same number of batch visits. :func:`centralized_registration`
+gives both to ``register``, so one call registers a twin (``implementations/baselines/centralized.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import Field, create_model
 
+from fedgen_registry.data.partition import PartitionConfig
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.registry import expand_dotted
 
 FEDERATION_ONLY = frozenset({"clients", "clients_per_round", "client_failure_rate", "quorum", "round_retries"})
-"""Settings with no meaning for one client that holds every row (and ``data.*`` partition settings)."""
+"""Settings with no meaning for one client that holds every row (besides the ``data.*`` partition settings)."""
+PARTITION_ONLY = frozenset(f"data.{name}" for name in PartitionConfig.model_fields)
+"""How rows are split among clients: no meaning for one client either (the dataset's own settings stay)."""
 
 C = TypeVar("C", bound=FederationConfig)
 
@@ -43,9 +47,15 @@ def centralized_preset(federated: type[FederationConfig], preset: Mapping[str, A
     local_steps = getattr(settings, "local_steps", None)
     if not isinstance(local_steps, int):
         raise TypeError(f"{federated.__name__} has no local_steps to scale")
-    kept = {
-        key: value
-        for key, value in preset.items()
-        if key not in FEDERATION_ONLY and (key == "data.name" or not key.startswith("data."))
-    }
+    kept = {key: value for key, value in preset.items() if key not in FEDERATION_ONLY | PARTITION_ONLY}
     return {**kept, "local_steps": min(per_round, settings.clients) * local_steps}
+
+
+def centralized_registration(
+    federated: type[FederationConfig], presets: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """``config`` and ``presets`` of the twin of ``federated`` with these presets, as ``register`` takes them."""
+    return {
+        "config": centralized_config(federated),
+        "presets": {name: centralized_preset(federated, preset) for name, preset in presets.items()},
+    }

@@ -17,7 +17,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from fedgen_registry.data.datasets import Dataset, load_split
+from fedgen_registry.data.dataset import Dataset
+from fedgen_registry.data.datasets import load_split
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.data.partition import PartitionConfig, class_histogram, partition_rows
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.protocol import Algorithm, Server
@@ -25,7 +27,7 @@ from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.metrics.artefacts import save_image_grid, save_partition_report
 from fedgen_registry.metrics.image import sample_quality
 from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, generate
+from fedgen_registry.objectives.gan import OptimConfig, generate
 
 GRID = 64
 

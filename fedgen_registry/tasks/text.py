@@ -1,6 +1,7 @@
 """What every LoRA language-model algorithm shares around its own protocol: corpus, partition, model, judging.
 
-An algorithm subclasses :class:`LoRALMAlgorithm` and writes only its server and client logic. The
+An algorithm subclasses :class:`LoRALMAlgorithm`, writes its server and client logic and hands the final
+model to :meth:`LoRALMAlgorithm.judge`. The
 generated corpus is split among clients by topic with the project's partitioners (``partition.json``/
 ``.png``), the shared frozen base is pre-trained once on public sentences of other topics (every party
 would derive the same weights from the run's seed), and the final model is judged
@@ -11,7 +12,7 @@ sampled lines in ``samples.txt``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, TypeVar
 
 import torch
 from peft import PeftModel
@@ -27,14 +28,32 @@ from fedgen_registry.data.text import (
     synthetic_corpus,
 )
 from fedgen_registry.federation.config import FederationConfig
-from fedgen_registry.federation.protocol import Algorithm, Server
-from fedgen_registry.federation.seeding import derive_seed
+from fedgen_registry.federation.protocol import Algorithm
+from fedgen_registry.federation.seeding import derive_seed, deterministic
 from fedgen_registry.metrics.artefacts import save_partition_report
-from fedgen_registry.models.lm import LoRALMConfig, build_base, pretrain_base, with_lora
-from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, perplexity
+from fedgen_registry.models.lm import LoRALMConfig, build_base, with_lora
+from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, perplexity, train_steps
 
 SAMPLES = "samples.txt"
 MAX_LINE = 120  # characters per sampled line (the context slides past block_size)
+
+
+def pretrain_base(
+    config: LoRALMConfig, vocab_size: int, public: TokenStream, batch_size: int, seed: int
+) -> dict[str, torch.Tensor]:
+    """The shared base's weights: :func:`~fedgen_registry.models.lm.build_base`, then ``pretrain_steps``
+    AdamW steps on public text.
+
+    Seeded, single-threaded and in a forked RNG, so every party computes the same weights and the
+    caller's random streams are untouched.
+    """
+    base = build_base(config, vocab_size, seed)
+    with torch.random.fork_rng(devices=[]), deterministic(threads=1):
+        torch.manual_seed(seed)
+        if config.pretrain_steps:
+            optim = LMOptimConfig(batch_size=batch_size, lr=config.pretrain_lr)
+            train_steps(base, public, config.pretrain_steps, config.block_size, optim)
+    return {name: value.detach().clone() for name, value in base.state_dict().items()}
 
 
 class CorpusConfig(PartitionConfig):
@@ -54,11 +73,6 @@ class LoRALMRunConfig(FederationConfig):
 
 
 ConfigT = TypeVar("ConfigT", bound=LoRALMRunConfig)
-
-
-@runtime_checkable
-class HoldsModel(Protocol):
-    model: PeftModel
 
 
 class LoRALMAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
@@ -96,14 +110,13 @@ class LoRALMAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
         base.load_state_dict(self.base_state)
         return with_lora(base, self.config.model)
 
-    def finish(self, server: Server) -> dict[str, Any]:
-        if not isinstance(server, HoldsModel):
-            raise TypeError(f"{type(server).__name__} has no model to evaluate")
+    def judge(self, model: PeftModel) -> dict[str, Any]:
+        """Held-out perplexity of the final adapters (and of the bare base); ``samples.txt`` of sampled lines."""
         held_out, block = self.stream(self.test.text()), self.config.model.block_size
-        lines = [sample_line(server.model, self.tokenizer, block) for _ in range(self.config.sample_lines)]
+        lines = [sample_line(model, self.tokenizer, block) for _ in range(self.config.sample_lines)]
         (self.run_dir / SAMPLES).write_text("".join(lines), encoding="utf-8")
         return {
-            "perplexity": perplexity(server.model, held_out, block),
+            "perplexity": perplexity(model, held_out, block),
             "base_perplexity": perplexity(self.new_model(), held_out, block),
             "vocab_size": self.tokenizer.vocab_size,
         }

@@ -16,13 +16,14 @@ from flwr.app import Message as FlowerMessage
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.flower.apps import ProtocolClientApp, serve
+from fedgen_registry.federation.flower.apps import ProtocolClientApp
 from fedgen_registry.federation.flower.codec import decode_state, to_array_record
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.node import CURRENT, NODE
 from fedgen_registry.federation.flower.relay import connect
 from fedgen_registry.implementations.generation.gan import md_gan
 from fedgen_registry.registry import get_implementation
+from fedgen_registry.runs.flower import serve
 from tests.flower.conftest import InlineGrid, assert_same_state, checkpoint_state, smoke_config
 
 
@@ -136,7 +137,7 @@ def test_the_hand_shake_needs_one_node_per_client(tmp_path) -> None:
 
 def test_the_module_level_apps_read_the_run_from_run_config(tmp_path) -> None:
     """What a deployment does: nothing bound to the apps, everything from ``context.run_config``."""
-    from fedgen_registry.federation.flower.apps import client_app, server_app
+    from fedgen_registry.runs.flower import client_app, server_app
 
     run = flower_run("fedavg-gan", tmp_path / "run", rounds=1, clients=2, local_steps=1)
     assert FlowerRun.from_run_config(run.to_run_config()) == run

@@ -15,10 +15,11 @@ from flwr.common import bytes_to_ndarray
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
 
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.flower.apps import ProtocolClientApp, serve
+from fedgen_registry.federation.flower.apps import ProtocolClientApp
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.registry import get_implementation
+from fedgen_registry.runs.flower import serve
 from tests.flower.conftest import InlineGrid, checkpoint_state, smoke_config
 
 SETTINGS = SecAggPlusSettings(max_weight=2000.0)

@@ -68,7 +68,7 @@ def test_clients_hold_one_domain_and_share_one_switchable_pair(make_engine) -> N
     assert all(set(u["arrays"]) == names for u in uploads.values())
     assert {"g.codes.weight", "d.codes.weight"} <= names  # one network per role, switched by its domain codes
     sizes = {cid: float(u["num_examples"]) for cid, u in uploads.items()}
-    assert server.last_weights["g"] == {cid: n / sum(sizes.values()) for cid, n in sizes.items()}
+    assert server.last_weights["generator"] == {cid: n / sum(sizes.values()) for cid, n in sizes.items()}
     x = torch.rand(4, 64) * 2 - 1
     with torch.no_grad():
         assert not torch.allclose(server.generator(x, 0), server.generator(x, 1))

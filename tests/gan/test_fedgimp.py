@@ -29,17 +29,17 @@ def test_prior_is_averaged_and_reconstruction_stays_at_the_sites(make_engine) ->
     assert {d.server_round for d in reconstruct_stage} == {2}  # only after the prior is trained
     for delivery in reconstruct_stage:
         if delivery.direction == "down":
-            assert all(torch.equal(v, engine.server.arrays[k]) for k, v in delivery.message.arrays.items())
+            assert all(torch.equal(v, engine.server.arrays()[k]) for k, v in delivery.message.arrays.items())
         else:  # the adapted weights and the images never leave a site, only quality figures do
             assert not delivery.message.arrays and "psnr" in delivery.message.config
     sizes = {cid: float(m.config["num_examples"]) for cid, m in uploads.items()}
-    for name, value in engine.server.arrays.items():
+    for name, value in engine.server.arrays().items():
         expected = sum(uploads[c].arrays[name].double() * n for c, n in sizes.items()) / sum(sizes.values())
         assert torch.allclose(value.double(), expected, atol=1e-6), name
     for (
         client
     ) in engine.clients.values():  # the per-scan adaptation worked on copies: the site's prior is the global one
-        assert all(torch.equal(v, engine.server.arrays["g." + k]) for k, v in client.prior.state_dict().items())
+        assert all(torch.equal(v, engine.server.arrays()["g." + k]) for k, v in client.prior.state_dict().items())
     assert set(engine.history[-1]["metrics"]) >= {"recon_psnr", "recon_zero_filled_psnr", "recon_dc_loss_end"}
 
 

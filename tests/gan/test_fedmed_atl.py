@@ -50,7 +50,7 @@ def test_heads_train_locally_and_the_affine_loss_moves_the_generators(make_engin
         engine.run()
         moved = any(not torch.equal(heads[k], v) for k, v in engine.clients[0].d_b.heads.state_dict().items())
         assert moved  # the discriminator's affine heads learned at the site
-        return dict(engine.server.arrays)
+        return engine.server.arrays()
 
     with_atl = generators(0.5, spy)
     without_atl = generators(0.0)

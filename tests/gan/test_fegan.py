@@ -54,7 +54,7 @@ def test_aggregation_uses_kl_weights(make_engine) -> None:  # noqa: F811
         kl = sum(pi * math.log(pi / qi) for pi, qi in zip(p, reference, strict=True) if pi > 0)
         expected_weights[cid] = len(parts[cid]) * math.exp(-kl)
     total = sum(expected_weights.values())
-    for cid, weight in engine.server.last_weights["g"].items():
+    for cid, weight in engine.server.last_weights["generator"].items():
         assert abs(weight - expected_weights[cid] / total) < 1e-9
     mean = sum((expected_weights[c] / total) * replies[c]["g.net.0.weight"].double() for c in sorted(replies))
     assert torch.allclose(engine.server.generator.state_dict()["net.0.weight"].double(), mean, atol=1e-6)

@@ -38,7 +38,7 @@ def test_encrypted_aggregation_equals_plaintext_fedavg(make_engine) -> None:  # 
         held = flatten(pair_arrays(client.generator, client.discriminator))
         assert float((vector - held).abs().max()) < CKKS_TOLERANCE
     fedavg = sum(n / sum(sizes) * v for n, v in zip(sizes, plain, strict=True))
-    aggregated = decrypt(engine.server.global_model, keys.secret)
+    aggregated = decrypt(engine.server.global_model, keys.secret, engine.server.divisor)
     assert float((aggregated - fedavg).abs().max()) < CKKS_TOLERANCE
     unweighted = sum(plain) / len(plain)
     assert float((fedavg - unweighted).abs().max()) > 100 * CKKS_TOLERANCE  # the data-size weights really matter
@@ -68,9 +68,9 @@ def test_weighted_sum_on_ciphertexts_matches_the_plain_one_and_encryption_is_ran
     vectors = [torch.randn(keys.slots + 100, generator=generator, dtype=torch.float64) for _ in range(3)]
     encrypted = [encrypt(v, keys) for v in vectors]
     assert len(encrypted[0]) == 2  # longer than one ciphertext: split into slot-sized pieces
-    weights = [0.5, 0.3, 0.2]
-    total = decrypt(weighted_sum(encrypted, weights, keys.public), keys.secret)
-    plain = sum(w * v for w, v in zip(weights, vectors, strict=True))
+    weights = [5, 3, 2]  # whole-number weights (example counts); the mean divides by their sum on decryption
+    total = decrypt(weighted_sum(encrypted, weights, keys.public), keys.secret, sum(weights))
+    plain = sum(w / 10 * v for w, v in zip(weights, vectors, strict=True))
     assert float((total - plain).abs().max()) < CKKS_TOLERANCE
     again = encrypt(vectors[0], keys)
     assert not torch.equal(again["ct.0000"], encrypted[0]["ct.0000"])  # fresh randomness every encryption

@@ -27,7 +27,7 @@ def test_generators_are_weighted_by_their_mmd_scores(make_engine) -> None:  # no
     scores = [replies[c][1] for c in order]
     raw = [math.exp(-s / 0.01) for s in scores]
     expected = {c: w / sum(raw) for c, w in zip(order, raw, strict=True)}
-    assert all(abs(engine.server.last_weights["g"][c] - expected[c]) < 1e-12 for c in order)
+    assert all(abs(engine.server.last_weights["generator"][c] - expected[c]) < 1e-12 for c in order)
     sizes = [replies[c][2] for c in order]
     assert max(abs(expected[c] - n / sum(sizes)) for c, n in zip(order, sizes, strict=True)) > 0.05
     for name in ("net.0.weight", "net.4.bias"):

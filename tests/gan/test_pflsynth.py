@@ -30,6 +30,6 @@ def test_only_the_shared_stages_travel(make_engine) -> None:  # noqa: F811
     # and the shared ones are the data-weighted mean of what the sites sent in the last round
     uploads = {d.client: d.message for d in seen if d.direction == "up" and d.server_round == 2}
     sizes = {cid: float(m.config["num_examples"]) for cid, m in uploads.items()}
-    for name, value in engine.server.arrays.items():
+    for name, value in engine.server.arrays().items():
         expected = sum(uploads[c].arrays[name].double() * n for c, n in sizes.items()) / sum(sizes.values())
         assert torch.allclose(value.double(), expected, atol=1e-6), name

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from fedgen_registry.data.datasets import Dataset
+from fedgen_registry.data.dataset import Dataset
 from fedgen_registry.metrics import attacks as attack_metrics
 
 

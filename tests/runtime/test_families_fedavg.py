@@ -47,13 +47,14 @@ def test_aggregate_is_the_size_weighted_mean_and_the_run_is_judged(
     sizes = np.array([replies[c]["num_examples"] for c in order], dtype=np.float64)
     assert sizes.tolist() == [len(engine.algorithm.parts[c]) for c in order] and len(set(sizes)) > 1
     weighted: list[str] = []
-    for name, value in engine.server.model.state_dict().items():
+    for name, value in engine.server.module("model").state_dict().items():
         stacked = np.stack([replies[c]["arrays"]["model." + name].numpy().astype(np.float64) for c in order])
         expected = np.tensordot(sizes / sizes.sum(), stacked, axes=1)
         assert torch.allclose(value.double(), torch.from_numpy(expected), rtol=0, atol=1e-7), name
         if not np.allclose(expected, stacked.mean(axis=0)):
             weighted.append(name)
-    assert len(weighted) > len(engine.server.model.state_dict()) // 2  # weighting, not a plain mean, is tested
+    model = engine.server.module("model")
+    assert len(weighted) > len(model.state_dict()) // 2  # weighting, not a plain mean, is tested
     metrics = engine.algorithm.finish(engine.server)
     assert (engine.run_dir / "samples.png").exists() and (engine.run_dir / "partition.json").exists()
     assert {"kid", "fid", "precision", "recall", "density", "coverage"} <= set(metrics)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from dp_accounting.rdp import rdp_privacy_accountant
 
-from fedgen_registry.mechanisms.privacy import dp_fedavg
+from fedgen_registry.mechanisms.privacy import accounting, dp_fedavg
 from fedgen_registry.mechanisms.privacy.dp_fedavg import ClientDPConfig, clip, noisy_average, poisson_sample
 
 
@@ -50,7 +50,7 @@ def test_ledger_epsilon_is_dp_accountings_and_falls_as_noise_grows() -> None:
         assert "approximation" in ledger.assumptions[0]  # fixed-size sampling is stated as such
         epsilons.append(ledger.epsilon)
     assert epsilons[0] > epsilons[1] > epsilons[2] > 0
-    assert dp_fedavg.epsilon(0.0, 0.1, 5, 1e-5) == float("inf") and dp_fedavg.epsilon(1.0, 0.1, 0, 1e-5) == 0.0
+    assert accounting.epsilon(0.0, 0.1, 5, 1e-5) == float("inf") and accounting.epsilon(1.0, 0.1, 0, 1e-5) == 0.0
 
 
 def test_poisson_sampling_takes_each_client_with_probability_q() -> None:

@@ -33,7 +33,7 @@ def deltas(replies: list[Delivery]) -> dict[int, torch.Tensor]:
 
 
 def discriminator_vector(engine: Any) -> torch.Tensor:
-    return flatten(engine.server.discriminator.state_dict())
+    return flatten(engine.server.inner.discriminator.state_dict())
 
 
 @pytest.mark.parametrize("secure", [False, True])
@@ -43,7 +43,7 @@ def test_no_generator_parameter_ever_travels(make_engine: Callable[..., Any], se
 
     def spy(delivery: Delivery) -> None:
         for name, array in delivery.message.arrays.items():
-            for parameter in engine.server.generator.state_dict().values():
+            for parameter in engine.server.inner.generator.state_dict().values():
                 if array.shape == parameter.shape and torch.equal(array, parameter):
                     leaks.append(f"round {delivery.server_round} {delivery.direction} {name}")
             if name.startswith("g."):

@@ -8,11 +8,12 @@ import torch
 from opacus.accountants import RDPAccountant
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.mechanisms.privacy import dp_sgd
 from fedgen_registry.mechanisms.privacy.dp_sgd import PrivateTraining, RecordDPConfig, make_private
 from fedgen_registry.mechanisms.privacy.updates import flatten
 from fedgen_registry.models.gan import MLPDiscriminator
-from fedgen_registry.objectives.gan import LocalData, discriminator_step
+from fedgen_registry.objectives.gan import discriminator_step
 
 ROWS, BATCH = 100, 10
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Opacus: secure RNG off; hooks on detached inputs

@@ -43,10 +43,10 @@ def test_only_lora_tensors_travel_and_the_base_never_changes(tmp_path) -> None:
         assert names and all(".lora_A." in n or ".lora_B." in n for n in names), names
         for array in delivery.message.arrays.values():
             assert not any(array.shape == b.shape and torch.equal(array, b) for b in base.values())
-    adapters = {n for n, p in engine.server.model.named_parameters() if p.requires_grad}
+    adapters = {n for n, p in engine.server.module("adapters").named_parameters() if p.requires_grad}
     assert adapters and all("lora_" in n for n in adapters)
-    for party in [engine.server, *engine.clients.values()]:
-        after = base_arrays(party.model)
+    for model in [engine.server.module("adapters"), *(client.model for client in engine.clients.values())]:
+        after = base_arrays(model)
         assert after.keys() == base.keys() and all(torch.equal(after[k], base[k]) for k in base)
     moved = [d.message.arrays for d in deliveries if d.direction == "up"]
     assert any(torch.count_nonzero(v) for arrays in moved for k, v in arrays.items() if "lora_B" in k)
@@ -64,7 +64,7 @@ def test_aggregate_is_the_size_weighted_mean_of_client_adapters(tmp_path) -> Non
     order = sorted(replies)
     sizes = np.array([replies[c]["num_examples"] for c in order], dtype=np.float64)
     assert len(set(sizes)) > 1
-    for name, value in adapter_arrays(engine.server.model).items():
+    for name, value in adapter_arrays(engine.server.module("adapters")).items():
         stacked = np.stack([replies[c]["arrays"][name].numpy().astype(np.float64) for c in order])
         expected = np.tensordot(sizes / sizes.sum(), stacked, axes=1).astype(np.float32)
         assert torch.allclose(value, torch.from_numpy(expected), rtol=1e-6, atol=1e-7), name

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.models.gan import MLPDiscriminator, MLPGenerator
-from fedgen_registry.objectives.gan import LocalData, OptimConfig
+from fedgen_registry.objectives.gan import OptimConfig
 from fedgen_registry.objectives.vectorised import draw_plan, looped_update, vectorised_update, weighted_average
 
 LATENT, DIM, CLASSES = 4, 6, 3

@@ -4,8 +4,11 @@
 - :mod:`.node` is the client side: it rebuilds a client on its Flower node from ``context.state``;
 - :mod:`.relay` is the server side: it stands in for the clients inside the engine's round loop and
   delivers each stage's messages to the nodes with one ``grid.send_and_receive``;
-- :mod:`.apps` builds the ``ServerApp`` and ``ClientApp``; :mod:`.engine` runs them on Flower's
-  simulation runtime; :mod:`.deployment` writes the app folder ``flwr run`` ships to a SuperLink.
+- :mod:`.apps` builds the ``ServerApp`` (around a main the caller gives) and the ``ClientApp``;
+  :mod:`.engine` runs them on Flower's simulation runtime.
+
+What a run writes (manifest, metrics, ledger) and the deployment's app folder are run concerns:
+:mod:`fedgen_registry.runs.flower` and :mod:`fedgen_registry.runs.flower_deployment`.
 
 Flower sends anonymous usage telemetry unless ``FLWR_TELEMETRY_ENABLED=0`` is set before it is imported;
 this package sets that default, so nothing leaves the machine (a caller's explicit setting wins).

@@ -2,7 +2,9 @@
 
 What to run travels as a :class:`FlowerRun`: bound to the apps directly in simulation, or read from
 ``context.run_config`` in a deployment (where ``flwr run`` ships it from the app's ``pyproject.toml``),
-so :data:`server_app` and :data:`client_app` serve every algorithm.
+so one pair of apps serves every algorithm. The ServerApp runs a given :data:`ServerMain` (the run's
+life on the server, which writes the run directory: :mod:`fedgen_registry.runs.flower`); this module
+offers it the run's algorithm with relayed clients (:func:`relayed_algorithm`).
 
 Routing: Flower 1.42 dispatches a message of type ``"<category>.<action>"`` only to a handler registered
 for exactly that action (``@app.train("disc_step")``); there is no catch-all per category, and the
@@ -16,7 +18,7 @@ torch only when a protocol message needs it: the hand-shake answers without it.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,8 +37,13 @@ CATEGORIES = (MessageType.TRAIN, MessageType.EVALUATE, MessageType.QUERY)
 """What a protocol message's type may start with; each names a ClientApp decorator."""
 
 if TYPE_CHECKING:
+    from fedgen_registry.federation.config import FederationConfig
     from fedgen_registry.federation.flower.relay import Relay, RelayedAlgorithm
     from fedgen_registry.federation.protocol import Algorithm
+
+
+ServerMain = Callable[[Grid, FlowerRun], dict[str, Any]]
+"""What the ServerApp runs for one :class:`FlowerRun` (the run's whole life on the server); returns its summary."""
 
 
 def _relayed(target: type[Algorithm[Any]], relay: Relay, config: Any, run_dir: Path) -> RelayedAlgorithm:
@@ -45,10 +52,13 @@ def _relayed(target: type[Algorithm[Any]], relay: Relay, config: Any, run_dir: P
     return RelayedAlgorithm(target(config, run_dir), relay)
 
 
-def serve(grid: Grid, run: FlowerRun) -> dict[str, Any]:
-    """The ServerApp's work: connect the nodes, then the engine's loop with relayed clients; the summary."""
+def relayed_algorithm(grid: Grid, run: FlowerRun) -> tuple[FederationConfig, type[Algorithm[Any]]]:
+    """Connect the run's nodes; its config and an algorithm class whose clients stand for those nodes.
+
+    The class is called ``(config, run_dir)`` like the registered one, so the local engine's round loop
+    runs it unchanged while every client message goes to a Flower node.
+    """
     from fedgen_registry.federation.flower.relay import Relay, connect
-    from fedgen_registry.federation.local import run_algorithm
 
     spec = run.spec()
     config = spec.config.model_validate_json(run.config)
@@ -61,23 +71,19 @@ def serve(grid: Grid, run: FlowerRun) -> dict[str, Any]:
         relay: Relay = SecureRelay(grid, nodes, config.seed, run.reply_timeout_s, settings)
     else:
         relay = Relay(grid, nodes, config.seed, run.reply_timeout_s)
-    return run_algorithm(
-        partial(_relayed, spec.target, relay),  # type: ignore[arg-type]  # run_algorithm only calls it (config, run_dir)
-        config,
-        Path(run.run_dir),
-        resume=False,
-        quiet=run.quiet,
-        manifest=json.loads(run.manifest),
-    )
+    return config, partial(_relayed, spec.target, relay)  # type: ignore[return-value]  # only called (config, run_dir)
 
 
-def make_server_app(run: FlowerRun | None = None, results: dict[str, Any] | None = None) -> ServerApp:
-    """A ServerApp for ``run`` (or for the run described by ``context.run_config``); the summary goes to ``results``."""
+def make_server_app(main: ServerMain, run: FlowerRun | None = None, results: dict[str, Any] | None = None) -> ServerApp:
+    """A ServerApp that runs ``main`` for ``run`` (or for the run described by ``context.run_config``).
+
+    The summary goes to ``results``.
+    """
     app = ServerApp()
 
     @app.main()
-    def main(grid: Grid, context: Context) -> None:
-        summary = serve(grid, run or FlowerRun.from_run_config(context.run_config))
+    def server_main(grid: Grid, context: Context) -> None:
+        summary = main(grid, run or FlowerRun.from_run_config(context.run_config))
         if results is not None:
             results.update(summary)
 
@@ -123,10 +129,3 @@ def _partition(message: FlowerMessage, context: Context) -> FlowerMessage:
             "(flower-supernode --node-config 'partition-id=0 num-partitions=2')"
         ) from None
     return FlowerMessage(RecordDict({ENGINE: ConfigRecord({PARTITION_ID: partition})}), reply_to=message)
-
-
-server_app = make_server_app()
-"""For a deployment: ``serverapp = "fedgen_registry.federation.flower.apps:server_app"``."""
-
-client_app = ProtocolClientApp()
-"""For a deployment: ``clientapp = "fedgen_registry.federation.flower.apps:client_app"``."""

@@ -41,6 +41,8 @@ UNMASK_STAGE = "secagg.unmask"
 ADVERTISE = "secagg.advertise_key"
 REVEAL = "secagg.reveal_seeds"
 MASKED = "masked"
+SCHEME = "pairwise additive masks on a 64-bit fixed-point ring (simplified Bonawitz et al. 2017, no self-masks)"
+"""How the ledger names this scheme (its ``secure_aggregation`` field)."""
 SCALE_BITS = 32
 """Fixed-point fraction bits: updates are rounded to multiples of 2^-32 before masking."""
 

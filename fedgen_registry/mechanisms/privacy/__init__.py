@@ -2,8 +2,10 @@
 
 - :mod:`.dp_sgd`: record-level DP-SGD inside one client (Opacus, one ``PrivacyEngine`` and RDP accountant
   per client);
-- :mod:`.dp_fedavg`: client-level DP-FedAvg (McMahan et al. 2018): clip each client's update, sum, add
-  Gaussian noise, divide by the expected number of clients, account with ``dp-accounting``;
+- :mod:`.dp_fedavg`: client-level DP-FedAvg (McMahan et al. 2018) as :class:`~.dp_fedavg.DPFedAvg`, a wrapper
+  around a FedAvg server: clip each client's update, sum, add Gaussian noise, divide by the expected number of
+  clients, and hand the inner server only the noised result;
+- :mod:`.accounting`: the one place an epsilon is computed (``dp-accounting``'s RDP accountant, PLD on request);
 - :mod:`.ledger`: the ``privacy.json`` every run writes, ``mechanism: "none"`` when nothing is private.
 
 Only :mod:`.ledger` is light (pydantic); the others import torch, Opacus or dp-accounting.

@@ -1,4 +1,4 @@
-"""Client-level DP-FedAvg (McMahan, Ramage, Talwar and Zhang, ICLR 2018), accounted with ``dp-accounting``.
+"""Client-level DP-FedAvg (McMahan, Ramage, Talwar and Zhang, ICLR 2018), wrapped around a FedAvg server.
 
 The mechanism, on the update vectors of the clients that took part in a round:
 
@@ -8,30 +8,43 @@ The mechanism, on the update vectors of the clients that took part in a round:
    clients ``q * N`` (:func:`noisy_average`), a fixed denominator, so the average leaks nothing more
    through how many clients answered.
 
-One round is one Poisson-subsampled Gaussian mechanism; the rounds compose. :func:`epsilon` asks the RDP
-accountant of ``dp-accounting`` for ``SelfComposed(PoissonSampled(q, Gaussian(z)), rounds)`` at ``delta``.
+:class:`DPFedAvg` applies it to any server whose aggregate is the ``num_examples``-weighted mean of the
+replies, as Flower's ``DifferentialPrivacyServerSideFixedClipping`` wraps a strategy: the inner server
+still chooses what to send and what to do with the new global model; the wrapper sees the replies first
+and hands the inner server only the noised result. Clients may clip their own updates too
+(:func:`client_update`, as Flower's ``fixedclipping_mod`` and the DP-FedAvg-GAN code do); the server clips
+again whenever it can see an update.
+
+One round is one Poisson-subsampled Gaussian mechanism; the rounds compose, and
+:func:`~fedgen_registry.mechanisms.privacy.accounting.epsilon` accounts for them.
 
 **Sampling assumption.** The accountant assumes that each client takes part in each round independently
 with probability ``q = clients_per_round / num_clients`` (Poisson sampling). The engine's default
 :meth:`~fedgen_registry.federation.protocol.Server.sample` draws exactly ``clients_per_round`` clients
 without replacement (as the paper's code does); for that sampling the Poisson bound is the customary
-approximation, not a proof. A server that needs the bound to hold exactly samples with
-:func:`poisson_sample` instead. Either way the ledger says which one ran.
+approximation, not a proof. ``sampling="poisson"`` makes the wrapper sample with :func:`poisson_sample`
+instead, so the bound holds as stated. Either way the ledger says which one ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from importlib.metadata import version
 from typing import Literal
 
-import dp_accounting
 import numpy as np
 import torch
-from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel, ConfigDict, Field
 
-from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger
+from fedgen_registry.federation.errors import FederationError
+from fedgen_registry.federation.protocol import Message, Scalar, Server, State
+from fedgen_registry.federation.seeding import derive_seed
+from fedgen_registry.mechanisms.crypto.secagg import KEYS_STAGE, SCHEME, UNMASK_STAGE, SecAggServer
+from fedgen_registry.mechanisms.privacy import accounting
+from fedgen_registry.mechanisms.privacy.ledger import NO_PRIVACY, PrivacyLedger
+from fedgen_registry.mechanisms.privacy.updates import difference, flatten, unflatten
+from fedgen_registry.strategies.fedavg import FedAvg
 
 ACCOUNTANT = (
     f"dp-accounting {version('dp-accounting')} RdpAccountant: SelfComposed(PoissonSampled(q, Gaussian(z)), rounds), "
@@ -74,18 +87,6 @@ def poisson_sample(available: Sequence[int], rate: float, rng: np.random.Generat
     return [cid for cid, draw in zip(available, rng.random(len(available)), strict=True) if draw < rate]
 
 
-def epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: float) -> float:
-    """Epsilon after ``rounds`` Poisson-subsampled Gaussian releases (RDP accountant; ``inf`` without noise)."""
-    if rounds == 0:
-        return 0.0
-    if noise_multiplier == 0:
-        return float("inf")
-    accountant = rdp_privacy_accountant.RdpAccountant()
-    event = dp_accounting.PoissonSampledDpEvent(sample_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
-    accountant.compose(dp_accounting.SelfComposedDpEvent(event, rounds))
-    return float(accountant.get_epsilon(delta))
-
-
 def sampling_note(config: ClientDPConfig, clients_per_round: int, num_clients: int) -> str:
     """The sampling assumption in words, for the ledger."""
     q = clients_per_round / num_clients
@@ -119,7 +120,7 @@ def ledger(
         sample_rate=rate,
         steps=rounds,
         steps_unit="rounds",
-        epsilon=epsilon(config.noise_multiplier, rate, rounds, config.delta),
+        epsilon=accounting.epsilon(config.noise_multiplier, rate, rounds, config.delta),
         delta=config.delta,
         accountant=ACCOUNTANT,
         secure_aggregation=secure_aggregation,
@@ -133,3 +134,160 @@ def ledger(
             "only remove contributions, which the bound already covers.",
         ],
     )
+
+
+UPDATE = "delta."
+"""A reply that carries its update itself names each array ``UPDATE + <name of the array it was sent>``."""
+RELEASE = "dp_fedavg.release"
+"""The message type of the stand-in replies the inner server aggregates."""
+NO_CLIENT = -1
+"""The stand-in's id in a round that nobody answered (a Poisson round that sampled no client)."""
+
+
+def client_update(
+    new: Mapping[str, torch.Tensor], received: Mapping[str, torch.Tensor], clip_norm: float | None
+) -> torch.Tensor:
+    """The client's side: its update ``new - received`` as one vector, clipped to ``C`` when a bound is given."""
+    vector = flatten(difference(new, received))
+    return vector if clip_norm is None else clip(vector, clip_norm)[0]
+
+
+def update_arrays(vector: torch.Tensor, received: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """An update vector as the arrays of a reply, named after the arrays it updates (see :data:`UPDATE`)."""
+    return {UPDATE + name: value for name, value in unflatten(vector, received).items()}
+
+
+class DPFedAvg(Server):
+    """Client-level DP-FedAvg around a FedAvg server: clip, sum, noise, divide by the expected count, then FedAvg.
+
+    ``inner`` is a :class:`~fedgen_registry.strategies.fedavg.FedAvg` server: its aggregate is the
+    ``num_examples``-weighted mean of the replies' arrays. Each round the wrapper:
+
+    - ``configure``: remembers the global arrays the inner server broadcasts (:meth:`FedAvg.arrays`) and
+      passes its messages on (with the round's public keys under secure aggregation);
+    - ``aggregate``: takes each reply's update (the ``delta.`` arrays a clipping client sent, or its new
+      arrays minus those sent), clips it, sums in client-id order, adds ``N(0, (z C)^2)`` from a generator
+      seeded by ``(seed, round)`` and divides by ``expected_clients``; then hands the inner server one
+      stand-in reply per contributing client, all carrying ``sent + noised average``. A weighted mean of
+      identical float32 arrays, accumulated in float64, rounds back to exactly those arrays, so the
+      inner server's model becomes the release bit for bit and its weights cannot matter (checked after
+      every round: an integer buffer averaged by truncation could break it, and then the run stops); the stand-ins
+      carry the clients' scalars (their losses, for the inner server's history, which the guarantee
+      does not cover) with ``num_examples`` set to one, so no client's data size reaches it either.
+
+    With ``config.enabled`` off, the updates are averaged unclipped and without noise (over the clients
+    that answered). Under secure aggregation the server sees only the sum, so it cannot clip: the clients
+    must, and the ledger says so. The wrapper's own state is the number of releases, which the
+    accountant composes; it is checkpointed beside the inner server's state, under ``releases``.
+    """
+
+    def __init__(
+        self,
+        inner: FedAvg,
+        config: ClientDPConfig,
+        *,
+        num_clients: int,
+        seed: int,
+        secure_aggregation: bool = False,
+    ) -> None:
+        self.inner, self.config = inner, config
+        self.num_clients, self.seed = num_clients, seed
+        self.clients_per_round = inner.clients_per_round
+        self.expected_clients = inner.clients_per_round or num_clients
+        self.secagg = SecAggServer() if secure_aggregation else None
+        self.releases = 0
+        self._stage = ""
+        self._sent: dict[str, torch.Tensor] = {}
+        self._reported: dict[int, Mapping[str, Scalar]] = {}
+
+    def sample(self, server_round: int, available: Sequence[int], rng: np.random.Generator) -> list[int]:
+        if self.config.enabled and self.config.sampling == "poisson":
+            return poisson_sample(available, self.expected_clients / len(available), rng)
+        return self.inner.sample(server_round, available, rng)
+
+    def stages(self, server_round: int) -> Sequence[str]:
+        inner = tuple(self.inner.stages(server_round))
+        if len(inner) != 1:
+            raise ValueError(f"DP-FedAvg wraps a server of one exchange per round, not {inner}")
+        return (KEYS_STAGE, *inner, UNMASK_STAGE) if self.secagg else inner
+
+    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
+        if self.secagg and stage == KEYS_STAGE:
+            return self.secagg.key_requests(clients)
+        if self.secagg and stage == UNMASK_STAGE:
+            return self.secagg.reveal_requests(clients)
+        self._stage, self._sent = stage, self.inner.arrays()
+        messages = self.inner.configure(stage, server_round, clients)
+        if self.secagg is None:
+            return messages
+        keys = self.secagg.peer_arrays()
+        return {cid: replace(message, arrays={**message.arrays, **keys}) for cid, message in messages.items()}
+
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        """Release once per round: after the inner exchange in the clear, after ``secagg.unmask`` under masks."""
+        if self.secagg is None:
+            self._reported = {cid: replies[cid].config for cid in sorted(replies)}
+            return self._release(server_round, self._plain_sum(replies))
+        if stage == KEYS_STAGE:
+            self.secagg.collect_keys(replies)
+            return {}
+        if stage == UNMASK_STAGE:
+            return self._release(server_round, self.secagg.unmask(replies))
+        self.secagg.collect_masked(replies)
+        self._reported = {cid: replies[cid].config for cid in sorted(replies)}
+        return {}
+
+    def _update(self, reply: Message) -> torch.Tensor:
+        """A reply's update as one vector: the ``delta.`` arrays it carries, or its arrays minus those sent."""
+        if all(UPDATE + name in reply.arrays for name in self._sent):
+            return flatten({name: reply.arrays[UPDATE + name] for name in self._sent})
+        return flatten(difference({name: reply.arrays[name] for name in self._sent}, self._sent))
+
+    def _plain_sum(self, replies: Mapping[int, Message]) -> torch.Tensor | None:
+        """The sum of the updates the server can see, each clipped here so no client can exceed ``C``."""
+        total = None
+        for cid in sorted(replies):
+            update = self._update(replies[cid])
+            if self.config.enabled:
+                update, _ = clip(update, self.config.clip_norm)
+            total = update if total is None else total + update
+        return total
+
+    def _release(self, server_round: int, total: torch.Tensor | None) -> dict[str, float]:
+        """Noise the sum (or average it plainly, DP off) and hand the inner server stand-ins carrying the result."""
+        sent, count = self._sent, len(self._reported)
+        if total is None:  # nobody answered: the release is the noise alone
+            total = torch.zeros(sum(array.numel() for array in sent.values()), dtype=torch.float64)
+        if self.config.enabled:
+            noise = torch.Generator().manual_seed(derive_seed(self.seed, server_round, "dp-fedavg-noise"))
+            average = noisy_average(
+                total, self.config.clip_norm, self.config.noise_multiplier, self.expected_clients, noise
+            )
+        else:
+            average = total / max(count, 1)
+        update = unflatten(average, sent)
+        released = {name: sent[name] + update[name] for name in sent}
+        contributors = self._reported or {NO_CLIENT: {}}  # a noise-only release reaches the inner server too
+        stand_ins = {
+            cid: Message(RELEASE, released, {**reported, "num_examples": 1}) for cid, reported in contributors.items()
+        }
+        self.releases += 1
+        metrics = self.inner.aggregate(self._stage, server_round, stand_ins)
+        held = self.inner.arrays()
+        if any(not torch.equal(held[name], released[name]) for name in released):
+            raise FederationError(f"{type(self.inner).__name__} did not take the noised release unchanged")
+        return {**metrics, "clients_aggregated": float(count), "update_norm": float(torch.linalg.vector_norm(average))}
+
+    def ledger(self) -> PrivacyLedger:
+        """The guarantee after the releases so far (``mechanism: none`` with DP switched off)."""
+        secagg = SCHEME if self.secagg else None
+        if not self.config.enabled:
+            return NO_PRIVACY.model_copy(update={"secure_aggregation": secagg})
+        return ledger(self.config, self.expected_clients, self.num_clients, self.releases, secagg)
+
+    def state_dict(self) -> State:
+        return {**self.inner.state_dict(), "releases": self.releases}
+
+    def load_state_dict(self, state: State) -> None:
+        self.releases = int(state["releases"])
+        self.inner.load_state_dict({key: value for key, value in state.items() if key != "releases"})

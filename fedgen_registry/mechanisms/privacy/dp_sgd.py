@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger
-from fedgen_registry.objectives.gan import LocalData
 
 ACCOUNTANT = f"opacus {version('opacus')} RDPAccountant (one per client), Poisson-sampled Gaussian steps"
 

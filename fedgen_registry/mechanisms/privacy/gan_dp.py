@@ -14,16 +14,9 @@ from typing import Any
 
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.mechanisms.privacy.dp_sgd import PrivateTraining, RecordDPConfig, make_private
-from fedgen_registry.objectives.gan import (
-    LocalData,
-    OptimConfig,
-    adam,
-    discriminator_step,
-    fake_labels,
-    generate,
-    generator_loss,
-)
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate, generator_loss
 
 
 class PrivateGANTrainer:

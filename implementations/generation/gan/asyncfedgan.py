@@ -31,10 +31,9 @@ from torch import nn
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Message, State
 from fedgen_registry.federation.seeding import derive_seed
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, StalenessRule, pair_arrays, staleness_weight
-from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
+from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, PairServer, StalenessRule, pair_arrays, staleness_weight
+from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
 class AsyncFedGANConfig(ImageGANConfig):
@@ -141,11 +140,8 @@ class AsyncFedGANServer(PairServer):
         },
     },
 )
-class AsyncFedGAN(ImageGANAlgorithm[AsyncFedGANConfig]):
+class AsyncFedGAN(FedAvgGANAlgorithm[AsyncFedGANConfig]):
     def make_server(self) -> AsyncFedGANServer:
         sizes = [len(part) for part in self.parts]
         latencies = client_latencies(sizes, self.config.max_latency, derive_seed(self.config.seed, "latency"))
         return AsyncFedGANServer(self.new_generator(), self.new_discriminator(), self.config, latencies)
-
-    def make_client(self, client_id: int) -> FedAvgGANClient:
-        return FedAvgGANClient.for_algorithm(self, client_id)

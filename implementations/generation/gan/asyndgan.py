@@ -29,6 +29,7 @@ import torch
 from pydantic import Field, model_validator
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Message, Server
 from fedgen_registry.models.paired import (
     ConditionedDiscriminator,
@@ -37,7 +38,7 @@ from fedgen_registry.models.paired import (
     coarse_mask,
     modalities,
 )
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, generate
+from fedgen_registry.objectives.gan import OptimConfig, generate
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.central import (
     JUDGE,

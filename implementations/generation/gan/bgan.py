@@ -20,8 +20,9 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, generate, train_steps
+from fedgen_registry.objectives.gan import OptimConfig, generate, train_steps
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 

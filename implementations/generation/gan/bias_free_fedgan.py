@@ -18,13 +18,13 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Message
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, fake_labels, generate, train_steps
+from fedgen_registry.objectives.gan import OptimConfig, fake_labels, generate, train_steps
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer
-from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
+from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, PairServer
+from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
 class BiasFreeFedGANConfig(ImageGANConfig):
@@ -90,9 +90,6 @@ class BiasFreeServer(PairServer):
         },
     },
 )
-class BiasFreeFedGAN(ImageGANAlgorithm[BiasFreeFedGANConfig]):
+class BiasFreeFedGAN(FedAvgGANAlgorithm[BiasFreeFedGANConfig]):
     def make_server(self) -> BiasFreeServer:
         return BiasFreeServer(self.new_generator(), self.new_discriminator(), self.config, self.train.num_classes)
-
-    def make_client(self, client_id: int) -> FedAvgGANClient:
-        return FedAvgGANClient.for_algorithm(self, client_id)

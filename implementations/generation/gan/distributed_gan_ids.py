@@ -27,9 +27,9 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import (
-    LocalData,
     OptimConfig,
     OwnedPair,
     discriminator_step,

@@ -21,10 +21,9 @@ from torch import nn
 
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
 from fedgen_registry.federation.protocol import Message, Server, State
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
 from fedgen_registry.objectives.gan import train_steps
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import MixtureGenerator, PairServer, pair_arrays
+from fedgen_registry.strategies.gan import FedAvgGANClient, MixtureGenerator, PairServer, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 FINETUNE = "train.finetune"

@@ -22,15 +22,16 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam
+from fedgen_registry.models.style import ModulatedMLP
+from fedgen_registry.objectives.gan import OptimConfig, adam
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.gan import PairServer, pair_arrays
+from fedgen_registry.strategies.translation import CycleSettings
 from fedgen_registry.tasks.translation import (
     PIXELS,
-    CycleSettings,
-    ModulatedMLP,
     TranslationAlgorithm,
     TranslationConfig,
     contrast,

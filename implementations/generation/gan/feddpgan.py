@@ -17,13 +17,14 @@ from typing import Any
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.mechanisms.privacy import dp_sgd
 from fedgen_registry.mechanisms.privacy.dp_sgd import RecordDPConfig
 from fedgen_registry.mechanisms.privacy.gan_dp import PrivateGANTrainer
 from fedgen_registry.mechanisms.privacy.ledger import write_ledger
-from fedgen_registry.objectives.gan import LocalData, OptimConfig
+from fedgen_registry.objectives.gan import OptimConfig
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.gan import PairServer, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig

@@ -26,10 +26,11 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.models.gan import MLPDiscriminator
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam, generate
+from fedgen_registry.objectives.gan import OptimConfig, adam, generate
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 

@@ -19,13 +19,15 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam, discriminator_step, fake_labels, generate
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate
 from fedgen_registry.objectives.gan import generator_loss as non_saturating_loss
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, pair_arrays
-from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
+from fedgen_registry.strategies.fedavg import TRAIN
+from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, pair_arrays
+from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
 class FedGANConfig(ImageGANConfig):
@@ -58,7 +60,7 @@ class FedGANAgent(Client):
         self.step = 0
 
     def handle(self, message: Message) -> Message:
-        if message.message_type != PairServer.message_type:
+        if message.message_type != TRAIN:
             raise ValueError(f"a FedGAN agent does not handle {message.message_type!r}")
         load_module_arrays(self.generator, message.arrays, "g.")
         load_module_arrays(self.discriminator, message.arrays, "d.")
@@ -80,7 +82,7 @@ class FedGANAgent(Client):
         steps = config.sync_interval
         losses = {"d_loss": d_total / steps, "g_loss": g_total / steps}
         return Message(
-            PairServer.message_type,
+            TRAIN,
             pair_arrays(self.generator, self.discriminator),
             {"num_examples": len(self.data.y), **losses},
         )
@@ -115,10 +117,7 @@ def _set_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
         },
     },
 )
-class FedGAN(ImageGANAlgorithm[FedGANConfig]):
-    def make_server(self) -> PairServer:
-        return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
-
+class FedGAN(FedAvgGANAlgorithm[FedGANConfig]):
     def make_client(self, client_id: int) -> FedGANAgent:
         return FedGANAgent(
             self.client_data(client_id), self.new_generator(), self.new_discriminator(), self.config, self.conditional

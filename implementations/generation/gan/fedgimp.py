@@ -30,16 +30,18 @@ from torch import nn
 from torch.func import functional_call, vmap
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
 from fedgen_registry.federation.protocol import Client, Message, State
 from fedgen_registry.models.paired import SIDE
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, adam, discriminator_step, generator_loss
+from fedgen_registry.models.style import ModulatedMLP
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, generator_loss
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.fedavg import SHARED, Arrays, FedAvg, shared_arrays
+from fedgen_registry.strategies.gan import GAN_LOSSES
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 from fedgen_registry.tasks.translation import (
     PIXELS,
-    ModulatedMLP,
-    SharedArraysServer,
     prefixed,
     translation_quality,
 )
@@ -194,11 +196,11 @@ def reconstruct(
 # ------------------------------------------------------------------------------------ federation
 
 
-class PriorServer(SharedArraysServer):
+class PriorServer(FedAvg):
     """Averages the prior every round; in the last round also asks every site to reconstruct its scans."""
 
     def __init__(self, arrays: Mapping[str, torch.Tensor], clients_per_round: int | None, rounds: int) -> None:
-        super().__init__(arrays, TRAIN, clients_per_round)
+        super().__init__({SHARED: (Arrays(arrays), "")}, clients_per_round, GAN_LOSSES, TRAIN)
         self.rounds = rounds
         self.reconstruction: dict[str, float] = {}
 
@@ -207,7 +209,7 @@ class PriorServer(SharedArraysServer):
 
     def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
         if stage == "reconstruct":
-            return {cid: Message(RECONSTRUCT, dict(self.arrays)) for cid in clients}
+            return {cid: Message(RECONSTRUCT, self.arrays()) for cid in clients}
         return super().configure(stage, server_round, clients)
 
     def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
@@ -339,7 +341,7 @@ class FedGIMP(ImageGANAlgorithm[FedGIMPConfig]):
     def finish(self, server: Any) -> dict[str, Any]:
         if not isinstance(server, PriorServer):
             raise TypeError(f"{type(server).__name__} is not a FedGIMP server")
-        prior = server.load_into(self.new_prior(), "g.")
+        prior = shared_arrays(server).load_into(self.new_prior(), "g.")
         return {
             "evaluation": "reconstruction of undersampled held-out scans at the sites (psnr dB, ssim, mse; "
             "zero_filled_* is the inverse FFT of the measurements); kid of the prior's samples",

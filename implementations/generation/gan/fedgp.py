@@ -11,15 +11,16 @@ is labelled (the shared evaluation then also reports the label accuracy of the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from pydantic import Field
 from torch import nn
 
-from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
-from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, train_steps
+from fedgen_registry.data.local import LocalData
+from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
+from fedgen_registry.federation.protocol import Client, Message, State
+from fedgen_registry.objectives.gan import OptimConfig, train_steps
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.fedavg import FedAvg, Network
+from fedgen_registry.strategies.gan import GAN_LOSSES
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 TRAIN = "train.fedgp"
@@ -29,30 +30,12 @@ class FedGPConfig(ImageGANConfig):
     local_steps: int = Field(5, ge=1, description="Alternating D/G updates per client per round.")
 
 
-class FedGPServer(Server):
-    """Holds the global generator only; there is no global discriminator."""
+class FedGPServer(FedAvg):
+    """FedAvg of the global generator only; there is no global discriminator."""
 
     def __init__(self, generator: nn.Module, clients_per_round: int | None) -> None:
+        super().__init__({"generator": (Network(generator), "g.")}, clients_per_round, GAN_LOSSES, TRAIN)
         self.generator = generator
-        self.clients_per_round = clients_per_round
-
-    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
-        return {cid: Message(TRAIN, module_arrays(self.generator, "g.")) for cid in clients}
-
-    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
-        order = sorted(replies)
-        sizes = [float(replies[cid].config["num_examples"]) for cid in order]
-        load_module_arrays(self.generator, weighted_mean([replies[cid].arrays for cid in order], sizes), "g.")
-        return {
-            key: sum(float(replies[cid].config[key]) * n for cid, n in zip(order, sizes, strict=True)) / sum(sizes)
-            for key in ("d_loss", "g_loss")
-        }
-
-    def state_dict(self) -> State:
-        return {"generator": self.generator.state_dict()}
-
-    def load_state_dict(self, state: State) -> None:
-        self.generator.load_state_dict(state["generator"])
 
 
 class FedGPClient(Client):

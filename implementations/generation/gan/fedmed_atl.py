@@ -1,7 +1,7 @@
 """FedMed-ATL (Xie et al., 2022): federated synthesis from misaligned, unpaired brain scans.
 
 What makes the paper that paper, and all this file holds (the local CycleGAN and the averaging of the
-generators come from :class:`~fedgen_registry.tasks.translation.CycleFederation`):
+generators come from :class:`~fedgen_registry.strategies.translation.CycleFederation`):
 
 - the hospitals' second modality is *severely misaligned*: each b image is rotated, shifted and scaled
   by its own random affine transform (``severe_rotation`` degrees, ``severe_translation`` of the width,
@@ -27,7 +27,8 @@ from torch.nn import functional
 
 from fedgen_registry.models.gan import MLPDiscriminator
 from fedgen_registry.registry import register
-from fedgen_registry.tasks.translation import CycleConfig, CycleFederation, CycleGANSite, affine
+from fedgen_registry.strategies.translation import CycleConfig, CycleFederation, CycleGANSite
+from fedgen_registry.tasks.translation import affine
 
 HEADS = ("rotation", "translation", "scaling")
 

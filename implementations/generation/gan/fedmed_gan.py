@@ -1,7 +1,7 @@
 """FedMed-GAN (Wang, Xie et al., Neurocomputing 2023): federated unsupervised cross-modality synthesis.
 
 What makes the paper that paper, and all this file holds (the rest is
-:class:`~fedgen_registry.tasks.translation.CycleFederation`):
+:class:`~fedgen_registry.strategies.translation.CycleFederation`):
 
 - every institution holds both modalities, unpaired, and trains a local CycleGAN (LSGAN losses, cycle
   term); the server averages the two *generators* weighted by the institutions' data, as the authors'
@@ -24,7 +24,7 @@ from torch import nn
 from fedgen_registry.federation.protocol import Server
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.registry import register
-from fedgen_registry.tasks.translation import CycleConfig, CycleFederation, CycleGANSite
+from fedgen_registry.strategies.translation import CycleConfig, CycleFederation, CycleGANSite
 
 
 class SanitiserConfig(BaseModel):

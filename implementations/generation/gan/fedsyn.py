@@ -20,12 +20,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from fedgen_registry.federation.protocol import Message, Server
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.mechanisms.privacy.updates import difference, flatten, unflatten
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer
-from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
+from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, FedAvgGANClient
+from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 MECHANISM = "laplace-local"
 """Not yet among the ledger's mechanisms (``none``, ``dp-fedavg``, ``dp-sgd``); see :meth:`FedSyn.ledger`."""
@@ -75,10 +74,7 @@ class FedSynClient(FedAvgGANClient):
         "fedsyn-2022": {"rounds": 50, "clients": 5, "local_steps": 10, "data.partition": "shards"},
     },
 )
-class FedSyn(ImageGANAlgorithm[FedSynConfig]):
-    def make_server(self) -> PairServer:
-        return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
-
+class FedSyn(FedAvgGANAlgorithm[FedSynConfig]):
     def make_client(self, client_id: int) -> FedSynClient:
         config = self.config
         return FedSynClient(

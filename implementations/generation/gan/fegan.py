@@ -22,9 +22,8 @@ from pydantic import Field
 from torch import nn
 
 from fedgen_registry.federation.protocol import Message, State
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PROFILE, PairServer, label_histogram
+from fedgen_registry.strategies.gan import PROFILE, PairServer, ProfiledClient
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 
@@ -86,9 +85,8 @@ class FeGANServer(PairServer):
         self.selected = balanced_selection(known, self.devices_per_round, first)
         return super().configure(stage, server_round, self.selected)
 
-    def weights(self, order: Sequence[int], replies: Mapping[int, Message]) -> tuple[list[float], list[float]]:
-        weights = kl_weights(self.histograms, order)
-        return weights, weights
+    def weights(self, part: str, order: Sequence[int], replies: Mapping[int, Message]) -> list[float]:
+        return kl_weights(self.histograms, order)
 
     def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
         if stage == "profile":
@@ -103,15 +101,6 @@ class FeGANServer(PairServer):
     def load_state_dict(self, state: State) -> None:
         super().load_state_dict(state)
         self.histograms = dict(state["histograms"])
-
-
-class ProfiledClient(FedAvgGANClient):
-    """A FedAvg-GAN client that also reports its label histogram when asked (FeGAN, MULTI-FLGAN)."""
-
-    def handle(self, message: Message) -> Message:
-        if message.message_type == PROFILE:
-            return Message(PROFILE, {"histogram": label_histogram(self.data)})
-        return super().handle(message)
 
 
 @register(

@@ -22,9 +22,9 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import (
-    LocalData,
     OptimConfig,
     OwnedPair,
     adam,

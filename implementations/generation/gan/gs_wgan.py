@@ -20,15 +20,15 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from typing import Any
 
-import dp_accounting
 import torch
-from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
-from fedgen_registry.objectives.gan import LocalData, OptimConfig, fake_labels, generate
+from fedgen_registry.objectives.gan import OptimConfig, fake_labels, generate
 from fedgen_registry.objectives.wgan_critic import critic_step, sanitized_feedback
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
@@ -155,18 +155,6 @@ class GSWGANClient(Client):
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-def epsilon(noise_multiplier: float, sample_rate: float, releases: int, delta: float) -> float:
-    """GS-WGAN's accounting of ``releases`` subsampled Gaussian releases (``inf`` without noise)."""
-    if releases == 0:
-        return 0.0
-    if noise_multiplier == 0:
-        return float("inf")
-    accountant = rdp_privacy_accountant.RdpAccountant()
-    event = dp_accounting.PoissonSampledDpEvent(sample_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
-    accountant.compose(dp_accounting.SelfComposedDpEvent(event, releases))
-    return float(accountant.get_epsilon(delta))
-
-
 @register(
     "gs-wgan",
     config=GSWGANConfig,
@@ -214,7 +202,7 @@ class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
             sample_rate=rate,
             steps=releases,
             steps_unit="optimizer-steps",
-            epsilon=epsilon(sanitize.noise_multiplier, rate, releases, sanitize.delta),
+            epsilon=accounting.epsilon(sanitize.noise_multiplier, rate, releases, sanitize.delta),
             delta=sanitize.delta,
             accountant=ACCOUNTANT,
             assumptions=[

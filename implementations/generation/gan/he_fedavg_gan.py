@@ -8,8 +8,10 @@ file holds is that configuration, with CKKS (TenSEAL) as the fully homomorphic s
 - a key setup gives the clients one CKKS secret context and the server its public half;
 - each round the server sends the encrypted global G and D; each client decrypts, runs FedAvg-GAN's
   ``local_steps`` and returns both networks encrypted, with its example count in the clear;
-- the server's whole aggregation is ``sum_i (n_i / n) * Enc(theta_i)`` on ciphertexts; it never holds a key
-  that decrypts, and never a plaintext parameter.
+- the server's whole aggregation is ``sum_i n_i * Enc(theta_i)`` on ciphertexts, sent with ``n = sum_i n_i``
+  for the clients to divide by after decrypting; it never holds a key that decrypts, and never a plaintext
+  parameter. The networks travel on a fixed-point grid of 2^-20, so the CKKS noise cannot reach them and
+  two runs with one seed give the same networks.
 
 The cost the study reports is visible in each round's ``seconds`` and ``bytes_up`` in ``history.jsonl``
 (compare with ``fedavg-gan`` at the same settings).

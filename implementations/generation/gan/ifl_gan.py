@@ -17,11 +17,11 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Message
-from fedgen_registry.implementations.generation.gan.fedavg_gan import FedAvgGANClient
-from fedgen_registry.objectives.gan import LocalData, fake_labels, generate
+from fedgen_registry.objectives.gan import fake_labels, generate
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer
+from fedgen_registry.strategies.gan import FedAvgGANClient, PairServer
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 BANDWIDTHS = (0.5, 1.0, 2.0, 4.0)
@@ -57,10 +57,11 @@ class IFLGANServer(PairServer):
         super().__init__(generator, discriminator, clients_per_round)
         self.temperature = temperature
 
-    def weights(self, order: Sequence[int], replies: Mapping[int, Message]) -> tuple[list[float], list[float]]:
-        scores = [float(replies[cid].config["mmd"]) for cid in order]
-        sizes = [float(replies[cid].config["num_examples"]) for cid in order]
-        return mmd_weights(scores, self.temperature), sizes
+    def weights(self, part: str, order: Sequence[int], replies: Mapping[int, Message]) -> list[float]:
+        """The generator by a softmax of the MMD scores; the discriminator by data size."""
+        if part != "generator":
+            return super().weights(part, order, replies)
+        return mmd_weights([float(replies[cid].config["mmd"]) for cid in order], self.temperature)
 
 
 class IFLGANClient(FedAvgGANClient):

@@ -22,10 +22,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import (
-    LocalData,
     OptimConfig,
     adam,
     discriminator_step,

@@ -16,14 +16,13 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from fedgen_registry.federation.arrays import load_module_arrays, weighted_mean
+from fedgen_registry.federation.arrays import size_weighted
 from fedgen_registry.federation.protocol import Message, Server, State
-from fedgen_registry.implementations.generation.gan.fegan import ProfiledClient
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PROFILE, MixtureGenerator, pair_arrays, size_weighted
+from fedgen_registry.strategies.fedavg import TRAIN
+from fedgen_registry.strategies.gan import GAN_LOSSES, PROFILE, MixtureGenerator, PairServer, ProfiledClient
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
-TRAIN = "train.fedavg"
 _KMEANS_ITERATIONS = 50
 
 
@@ -52,10 +51,11 @@ def kmeans(points: torch.Tensor, k: int) -> list[int]:
 
 
 class MultiFLGANServer(Server):
-    """``num_gans`` global G/D pairs; each client trains and averages only within its group."""
+    """``num_gans`` global G/D pairs, each a FedAvg of its group's members only."""
 
     def __init__(self, generators: Sequence[nn.Module], discriminators: Sequence[nn.Module], config: MultiFLGANConfig):
         self.generators, self.discriminators = list(generators), list(discriminators)
+        self.gans = [PairServer(g, d, None) for g, d in zip(self.generators, self.discriminators, strict=True)]
         self.clients_per_round = config.clients_per_round
         self.group: dict[int, int] = {}
         self.group_sizes: dict[int, float] = {}
@@ -72,7 +72,7 @@ class MultiFLGANServer(Server):
     def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
         if stage == "profile":
             return {cid: Message(PROFILE) for cid in clients}
-        pairs = [pair_arrays(g, d) for g, d in zip(self.generators, self.discriminators, strict=True)]
+        pairs = [gan.arrays() for gan in self.gans]
         return {cid: Message(TRAIN, pairs[self.group[cid]], {"gan": self.group[cid]}) for cid in clients}
 
     def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
@@ -85,15 +85,11 @@ class MultiFLGANServer(Server):
             for cid, g in self.group.items():
                 self.group_sizes[g] = self.group_sizes.get(g, 0.0) + float(counts[order.index(cid)].sum())
             return {}
-        for g, (generator, discriminator) in enumerate(zip(self.generators, self.discriminators, strict=True)):
-            members = [cid for cid in sorted(replies) if self.group[cid] == g]
-            if not members:
-                continue
-            sizes = [float(replies[cid].config["num_examples"]) for cid in members]
-            mean = weighted_mean([replies[cid].arrays for cid in members], sizes)
-            load_module_arrays(generator, mean, "g.")
-            load_module_arrays(discriminator, mean, "d.")
-        return size_weighted(replies, sorted(replies), ("d_loss", "g_loss"))
+        for g, gan in enumerate(self.gans):
+            members = {cid: reply for cid, reply in replies.items() if self.group[cid] == g}
+            if members:
+                gan.aggregate(stage, server_round, members)
+        return size_weighted(replies, sorted(replies), GAN_LOSSES)
 
     def state_dict(self) -> State:
         return {

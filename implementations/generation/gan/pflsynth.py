@@ -27,14 +27,15 @@ from torch.nn import functional
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.metrics.artefacts import save_image_grid
 from fedgen_registry.models.paired import ConditionedDiscriminator
+from fedgen_registry.models.style import ModulatedMLP
 from fedgen_registry.objectives.gan import OptimConfig, adam
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.fedavg import FedAvg, arrays_server, shared_arrays
+from fedgen_registry.strategies.gan import GAN_LOSSES
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 from fedgen_registry.tasks.translation import (
     CONTRASTS,
     PIXELS,
-    ModulatedMLP,
-    SharedArraysServer,
     contrast,
     lsgan_loss,
     translation_quality,
@@ -190,11 +191,11 @@ class PFLSynth(ImageGANAlgorithm[PFLSynthConfig]):
         scanned = {name: scanner(contrast(images, name), site, self.config.site_shift) for name in CONTRASTS}
         return {task: (scanned[task[0]], scanned[task[1]]) for task in site_tasks(site)}
 
-    def make_server(self) -> SharedArraysServer:
+    def make_server(self) -> FedAvg:
         template = self.new_generator()
         names = set(shared_names(template, self.config.shared_stages))
         arrays = {"g." + n: v for n, v in template.state_dict().items() if n in names}
-        return SharedArraysServer(arrays, TRAIN, self.config.clients_per_round)
+        return arrays_server(arrays, self.config.clients_per_round, TRAIN, GAN_LOSSES)
 
     def make_client(self, client_id: int) -> SynthesisSite:
         generator = self.new_generator()
@@ -211,13 +212,12 @@ class PFLSynth(ImageGANAlgorithm[PFLSynthConfig]):
 
     def finish(self, server: Server) -> dict[str, Any]:
         """Each site's personalised model (its local stages with the final shared ones) on held-out pairs."""
-        if not isinstance(server, SharedArraysServer):
-            raise TypeError(f"{type(server).__name__} does not hold shared stages")
+        shared = shared_arrays(server)
         digits = torch.as_tensor(self.test.x)
         per_site: dict[str, dict[str, float]] = {}
         grid = []
         for cid, site in sorted(self.sites.items()):
-            generator = server.load_into(self.new_generator(), "g.")
+            generator = shared.load_into(self.new_generator(), "g.")
             own = {k: v for k, v in site.generator.state_dict().items() if k not in site.shared}
             generator.load_state_dict({**generator.state_dict(), **own})
             for task, (source, target) in self.pairs(digits, cid).items():

@@ -18,13 +18,13 @@ from typing import Any
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Server, State
 from fedgen_registry.mechanisms.crypto.ckks import CKKSConfig, CKKSKeys, EncryptedGANAlgorithm, EncryptingClient
 from fedgen_registry.mechanisms.privacy import dp_sgd
 from fedgen_registry.mechanisms.privacy.dp_sgd import RecordDPConfig
 from fedgen_registry.mechanisms.privacy.gan_dp import PrivateGANTrainer
 from fedgen_registry.mechanisms.privacy.ledger import write_ledger
-from fedgen_registry.objectives.gan import LocalData
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANConfig
 

@@ -24,18 +24,18 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
-import dp_accounting
 import torch
-from dp_accounting.rdp import rdp_privacy_accountant
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from fedgen_registry.federation.arrays import load_module_arrays, weighted_mean
+from fedgen_registry.data.local import LocalData
+from fedgen_registry.federation.arrays import load_module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
-from fedgen_registry.objectives.gan import LocalData, fake_labels, generate
+from fedgen_registry.objectives.gan import fake_labels, generate
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, pair_arrays, size_weighted
+from fedgen_registry.strategies.gan import PairServer, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 ACCOUNTANT = (
@@ -92,17 +92,6 @@ def gradient_bound(critic: nn.Module, weight_clip: float, input_norm: float) -> 
         total += error**2 * (norm**2 + 1)
         error *= weight_clip * math.sqrt(layer.out_features * layer.in_features)
     return math.sqrt(total)
-
-
-def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
-    if steps == 0:
-        return 0.0
-    if noise_multiplier == 0:
-        return float("inf")
-    accountant = rdp_privacy_accountant.RdpAccountant()
-    event = dp_accounting.PoissonSampledDpEvent(sample_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
-    accountant.compose(dp_accounting.SelfComposedDpEvent(event, steps))
-    return float(accountant.get_epsilon(delta))
 
 
 class PrivateFLGANClient(Client):
@@ -255,7 +244,9 @@ class PrivateFLGAN(ImageGANAlgorithm[PrivateFLGANConfig]):
     def ledger(self) -> PrivacyLedger:
         dp = self.config.dp
         clients = sorted(self.participants.items())
-        per_client = {str(cid): epsilon(dp.noise_multiplier, c.sample_rate, c.steps, dp.delta) for cid, c in clients}
+        per_client = {
+            str(cid): accounting.epsilon(dp.noise_multiplier, c.sample_rate, c.steps, dp.delta) for cid, c in clients
+        }
         bound = max(c.bound for _, c in clients)
         return PrivacyLedger(
             mechanism="dp-sgd",

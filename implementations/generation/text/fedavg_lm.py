@@ -5,82 +5,14 @@ FATE-LLM all run it): every party holds the same frozen base model; each round t
 global LoRA adapters to the sampled clients, each client loads them, runs ``local_steps`` AdamW steps
 on its own text (only the adapters have gradients) and returns its adapters; the server replaces
 the global adapters by their mean weighted by the clients' sentence counts. Base weights never
-appear in a message.
+appear in a message. The algorithm is :mod:`fedgen_registry.strategies.text`'s; this file holds the
+papers' settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-from peft import PeftModel
-from pydantic import Field
-
-from fedgen_registry.federation.arrays import weighted_mean
-from fedgen_registry.federation.protocol import Client, Message, Server, State
-from fedgen_registry.models.lm import adapter_arrays, load_adapter_arrays
-from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, train_steps
 from fedgen_registry.registry import register
-from fedgen_registry.tasks.text import LoRALMAlgorithm, LoRALMRunConfig
-
-TRAIN = "train.fedavg_lora"
-
-
-class FedAvgLMConfig(LoRALMRunConfig):
-    local_steps: int = Field(10, ge=1, description="AdamW steps per client per round.")
-
-
-class FedAvgLMServer(Server):
-    """Holds the frozen base and the global adapters; only the adapters are sent, averaged and checkpointed."""
-
-    def __init__(self, model: PeftModel, clients_per_round: int | None) -> None:
-        self.model = model
-        self.clients_per_round = clients_per_round
-
-    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
-        return {cid: Message(TRAIN, adapter_arrays(self.model)) for cid in clients}
-
-    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
-        order = sorted(replies)
-        sizes = [float(replies[cid].config["num_examples"]) for cid in order]
-        load_adapter_arrays(self.model, weighted_mean([replies[cid].arrays for cid in order], sizes))
-        losses = [float(replies[cid].config["train_loss"]) for cid in order]
-        return {"train_loss": sum(n * loss for n, loss in zip(sizes, losses, strict=True)) / sum(sizes)}
-
-    def state_dict(self) -> State:
-        return {"adapters": adapter_arrays(self.model)}
-
-    def load_state_dict(self, state: State) -> None:
-        load_adapter_arrays(self.model, state["adapters"])
-
-
-class FedAvgLMClient(Client):
-    """Stateless between rounds: its adapters are overwritten by every message; its base never changes."""
-
-    def __init__(
-        self, model: PeftModel, stream: TokenStream, size: int, local_steps: int, block_size: int, optim: LMOptimConfig
-    ) -> None:
-        self.model, self.stream, self.size = model, stream, size
-        self.local_steps, self.block_size, self.optim = local_steps, block_size, optim
-
-    def handle(self, message: Message) -> Message:
-        if message.message_type != TRAIN:
-            raise ValueError(f"a FedAvg-LM client does not handle {message.message_type!r}")
-        load_adapter_arrays(self.model, dict(message.arrays))
-        loss = train_steps(self.model, self.stream, self.local_steps, self.block_size, self.optim)
-        return Message(TRAIN, adapter_arrays(self.model), {"num_examples": self.size, "train_loss": loss})
-
-
-SMOKE = {
-    "rounds": 10,
-    "clients": 3,
-    "local_steps": 8,
-    "data.partition": "dirichlet",
-    "data.alpha": 0.5,
-    "model.block_size": 32,
-    "model.pretrain_steps": 120,
-    "optim.lr": 1e-2,
-}
-
+from fedgen_registry.strategies.text import FEDAVG_LM_SMOKE, FedAvgLMAlgorithm, FedAvgLMConfig
 
 ATTENTION = ["c_attn"]  # GPT-2 fuses the query/key/value projections the papers adapt (q_proj, query_key_value)
 
@@ -161,19 +93,7 @@ PAPERS = {
     config=FedAvgLMConfig,
     family="language-model",
     summary="FedAvg of LoRA adapters on a frozen tiny GPT-2 (character level, generated topic corpus).",
-    presets={"smoke": SMOKE, **PAPERS},
+    presets={"smoke": FEDAVG_LM_SMOKE, **PAPERS},
 )
-class FedAvgLM(LoRALMAlgorithm[FedAvgLMConfig]):
-    def make_server(self) -> FedAvgLMServer:
-        return FedAvgLMServer(self.new_model(), self.config.clients_per_round)
-
-    def make_client(self, client_id: int) -> FedAvgLMClient:
-        config = self.config
-        return FedAvgLMClient(
-            self.new_model(),
-            self.client_stream(client_id),
-            self.client_size(client_id),
-            config.local_steps,
-            config.model.block_size,
-            config.optim,
-        )
+class FedAvgLM(FedAvgLMAlgorithm):
+    """FedAvg-LM as the strategy defines it; nothing paper-specific to add."""

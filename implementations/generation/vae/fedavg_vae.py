@@ -3,29 +3,14 @@
 The family algorithm of federated VAEs: FedAvg (McMahan et al. 2017) of a VAE trained on the negative
 ELBO, weighted by client data size. Papers whose contribution is an application of it (anomaly
 detection on sensor series, collaborative filtering, predictive maintenance) run it with their settings
-where a source states them; the generated samples are judged like every image family.
+where a source states them; the generated samples are judged like every image family. The algorithm
+and its presets are :mod:`fedgen_registry.strategies.family`'s, shared with the centralized twin.
 """
 
 from __future__ import annotations
 
-from fedgen_registry.objectives.vae import VAEConfig, VAEFamily
 from fedgen_registry.registry import register
-from fedgen_registry.tasks.image_family import FamilyConfig, FedAvgFamilyAlgorithm
-
-
-class FedAvgVAEConfig(FamilyConfig):
-    model: VAEConfig = VAEConfig()
-
-
-CROSS_DEVICE = {"clients": 50, "clients_per_round": 10}
-"""A stand-in for the cross-device papers (many small clients, a sample per round); not their numbers."""
-
-PRESETS = {
-    "smoke": {"rounds": 15, "clients": 10, "local_steps": 10},
-    "fedvae-anomaly-ts-2021": CROSS_DEVICE,
-    "fedvae-polato-2021": CROSS_DEVICE,
-    "fedgen-predictive-maintenance-2024": {},
-}
+from fedgen_registry.strategies.family import VAE_PRESETS, FedAvgVAEAlgorithm, FedAvgVAEConfig
 
 
 @register(
@@ -33,8 +18,7 @@ PRESETS = {
     config=FedAvgVAEConfig,
     family="vae",
     summary="FedAvg of a VAE (encoder and decoder) trained on the negative ELBO, weighted by client data size.",
-    presets=PRESETS,
+    presets=VAE_PRESETS,
 )
-class FedAvgVAE(FedAvgFamilyAlgorithm[FedAvgVAEConfig]):
-    def make_family(self, shape: tuple[int, int, int], num_classes: int) -> VAEFamily:
-        return VAEFamily(self.config.model, shape, num_classes)
+class FedAvgVAE(FedAvgVAEAlgorithm):
+    """FedAvg-VAE as the strategy defines it; nothing paper-specific to add."""

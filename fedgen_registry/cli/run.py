@@ -1,0 +1,70 @@
+"""Run commands: ``run`` (a paper or an implementation, on an engine) and ``implementations``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from fedgen_registry.cli.shell import guard
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a setting (dotted keys).")
+@click.option("--preset", help="Use another named preset of the implementation (default: the paper's own).")
+@click.option("--engine", type=click.Choice(["local", "flower"]), default="local", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory (default: runs/<id>).")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the run directory.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved implementation, preset and settings, then stop.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@guard
+def run(
+    run_id: str,
+    assignments: Sequence[str],
+    preset: str | None,
+    engine: str,
+    out: str | None,
+    resume: bool,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
+    """Run a paper's reference implementation (or an implementation by its own id).
+
+    \b
+    Examples:
+      fedgen run md-gan-2018 --dry-run
+      fedgen run md-gan-2018 --preset smoke --set rounds=3 --set data.alpha=0.1
+      fedgen run md-gan-2018 --engine flower --out runs/mdgan-flower
+    """
+    from fedgen_registry.runs.runner import RunContext, default_run_dir, execute, parse_assignments, resolve
+
+    resolved = resolve(run_id, parse_assignments(assignments), preset=preset)
+    if dry_run:
+        click.echo(json.dumps(resolved.describe(), indent=2))
+        return
+    run_dir = Path(out) if out else default_run_dir(resolved)
+    result = execute(resolved, RunContext(run_dir=run_dir, engine=engine, resume=resume, quiet=quiet))
+    if result is not None:
+        click.echo(json.dumps(result, indent=2, default=str))
+    click.echo(f"run directory: {run_dir}")
+
+
+@click.command("implementations")
+@click.argument("pattern", default="*")
+@guard
+def implementations_command(pattern: str) -> None:
+    """List registered implementations whose id matches an fnmatch PATTERN (e.g. '*gan*')."""
+    from fedgen_registry.registry import get_implementation, list_implementations
+
+    ids = list_implementations(pattern)
+    if not ids:
+        click.echo(f"no implementation matches {pattern!r}")
+    for implementation_id in ids:
+        spec = get_implementation(implementation_id)
+        click.echo(f"{spec.id}\t{spec.family}\tpresets: {', '.join(sorted(spec.presets)) or '-'}\t{spec.summary}")
+
+
+COMMANDS = (run, implementations_command)

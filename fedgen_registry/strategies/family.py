@@ -1,0 +1,144 @@
+"""FedAvg of any image generative family: the family algorithm behind FedAvg-VAE and FedAvg-diffusion.
+
+Each round the sampled clients start from the global network, run ``local_steps`` Adam steps (fresh
+optimizer) on batches of their own rows, and return the network with their row count; the server is
+:class:`~fedgen_registry.strategies.fedavg.FedAvg` of the one network (``model.``), weighted by row
+count (McMahan et al. 2017). The task (:class:`~fedgen_registry.tasks.image_family.ImageFamilyTask`)
+loads the data and judges the result. The VAE and diffusion instances, their configs and their presets
+live here too, so that the federated algorithm and its centralized twin are built from the same parts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from fedgen_registry.data.local import LocalData
+from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
+from fedgen_registry.federation.protocol import Client, Message, Server
+from fedgen_registry.objectives.diffusion import DiffusionConfig, DiffusionFamily
+from fedgen_registry.objectives.vae import VAEConfig, VAEFamily
+from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
+from fedgen_registry.tasks.image_family import AdamConfig, ConfigT, FamilyConfig, GenerativeFamily, ImageFamilyTask
+
+PREFIX = "model."
+
+
+def local_training(
+    model: nn.Module, family: GenerativeFamily, data: LocalData, optim: AdamConfig, steps: int
+) -> dict[str, float]:
+    """``steps`` Adam steps on batches drawn from ``data``; the mean of each reported scalar."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2))
+    model.train()
+    totals: dict[str, float] = {}
+    for _ in range(steps):
+        x, labels = data.batch(optim.batch_size)
+        loss, scalars = family.loss(model, x, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        for key, value in scalars.items():
+            totals[key] = totals.get(key, 0.0) + value
+    return {key: total / steps for key, total in totals.items()}
+
+
+class FamilyClient(Client):
+    """Stateless between rounds: its network is overwritten by every message."""
+
+    def __init__(
+        self, data: LocalData, model: nn.Module, family: GenerativeFamily, optim: AdamConfig, local_steps: int
+    ) -> None:
+        self.data, self.model, self.family, self.optim, self.local_steps = data, model, family, optim, local_steps
+
+    def handle(self, message: Message) -> Message:
+        if message.message_type != TRAIN:
+            raise ValueError(f"a FedAvg client does not handle {message.message_type!r}")
+        load_module_arrays(self.model, message.arrays, PREFIX)
+        scalars = local_training(self.model, self.family, self.data, self.optim, self.local_steps)
+        return Message(TRAIN, module_arrays(self.model, PREFIX), {"num_examples": len(self.data.y), **scalars})
+
+
+class FedAvgFamilyAlgorithm(ImageFamilyTask[ConfigT]):
+    """The image task trained by FedAvg of the family's network; a subclass only names its family."""
+
+    def make_server(self) -> FedAvg:
+        return FedAvg({"model": (Network(self.family.build()), PREFIX)}, self.config.clients_per_round)
+
+    def make_client(self, client_id: int) -> FamilyClient:
+        data = self.client_data(client_id)
+        return FamilyClient(data, self.family.build(), self.family, self.config.optim, self.config.local_steps)
+
+    def finish(self, server: Server) -> dict[str, Any]:
+        if not isinstance(server, FedAvg):
+            raise TypeError(f"{type(server).__name__} holds no global network to evaluate")
+        return self.judge(server.module("model"))
+
+
+class FedAvgVAEConfig(FamilyConfig):
+    model: VAEConfig = VAEConfig()
+
+
+class FedAvgVAEAlgorithm(FedAvgFamilyAlgorithm[FedAvgVAEConfig]):
+    """FedAvg of a VAE (encoder and decoder) trained on the negative ELBO."""
+
+    def make_family(self, shape: tuple[int, int, int], num_classes: int) -> VAEFamily:
+        return VAEFamily(self.config.model, shape, num_classes)
+
+
+CROSS_DEVICE = {"clients": 50, "clients_per_round": 10}
+"""A stand-in for the cross-device papers (many small clients, a sample per round); not their numbers."""
+
+VAE_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"rounds": 15, "clients": 10, "local_steps": 10},
+    "fedvae-anomaly-ts-2021": CROSS_DEVICE,
+    "fedvae-polato-2021": CROSS_DEVICE,
+    "fedgen-predictive-maintenance-2024": {},
+}
+"""FedAvg-VAE's presets (the papers that run it with their settings), shared with its centralized twin."""
+
+
+class FedAvgDiffusionConfig(FamilyConfig):
+    model: DiffusionConfig = DiffusionConfig()
+
+
+class FedAvgDiffusionAlgorithm(FedAvgFamilyAlgorithm[FedAvgDiffusionConfig]):
+    """FedAvg of a DDPM's noise-prediction UNet trained on the simple epsilon loss."""
+
+    def make_family(self, shape: tuple[int, int, int], num_classes: int) -> DiffusionFamily:
+        return DiffusionFamily(self.config.model, shape, num_classes)
+
+
+DIFFUSION_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"rounds": 4, "clients": 4, "local_steps": 6, "model.sample_steps": 20},
+    # Official repository YLTun/federated_diffusion_model, diffusion_fedavg.ipynb (Fashion-MNIST run):
+    # 12 clients, Dirichlet(0.1), 3 local epochs, 300 rounds, lr 2e-4, 500 timesteps, eta 1.0.
+    "fl-diffusion-privacy-vision-2023": {
+        "rounds": 300,
+        "clients": 12,
+        "data.partition": "dirichlet",
+        "data.alpha": 0.1,
+        "local_steps": 6,
+        "optim.lr": 2e-4,
+        "model.train_timesteps": 500,
+        "model.eta": 1.0,
+    },
+    # Official repository sattarov/FedTabDiff, main.py: 5 clients each holding one label value, 100 rounds,
+    # 10 client epochs, batch 512, lr 1e-4, 500 diffusion steps, linear betas 1e-4 to 0.02.
+    "fedtabdiff-2024": {
+        "rounds": 100,
+        "clients": 5,
+        "data.partition": "shards",
+        "data.labels_per_client": 2,
+        "local_steps": 10,
+        "optim.batch_size": 512,
+        "optim.lr": 1e-4,
+        "model.train_timesteps": 500,
+        "model.beta_start": 1e-4,
+        "model.beta_end": 0.02,
+        "model.beta_schedule": "linear",
+    },
+    "fl-diffusion-chen-2024": {},
+}
+"""FedAvg-diffusion's presets (the studies that run it with their sources' settings), shared with its twin."""

@@ -1,0 +1,20 @@
+"""The centralized text baseline: see :mod:`fedgen_registry.implementations.baselines` for what a twin is.
+
+One module per family, so that asking for one twin imports only its own family's libraries.
+"""
+
+from __future__ import annotations
+
+from fedgen_registry.registry import register
+from fedgen_registry.strategies.text import FEDAVG_LM_SMOKE, FedAvgLMAlgorithm, FedAvgLMConfig
+from fedgen_registry.tasks.centralized import centralized_registration
+
+
+@register(
+    "centralized-lm",
+    family="language-model",
+    summary="Centralized LoRA baseline: the FedAvg-LM frozen base, adapters and steps on all the text at one place.",
+    **centralized_registration(FedAvgLMConfig, {"smoke": FEDAVG_LM_SMOKE}),
+)
+class CentralizedLM(FedAvgLMAlgorithm):
+    """Same server and client logic as FedAvg-LM; only the config differs (one client)."""

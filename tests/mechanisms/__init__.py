@@ -1,0 +1,1 @@
+"""Tests of the mechanisms layer: privacy wrappers and accounting, cryptographic aggregation."""
