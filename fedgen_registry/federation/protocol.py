@@ -22,7 +22,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -108,6 +109,28 @@ class Algorithm(ABC, Generic[C]):
 
     The engine calls :meth:`make_server` and :meth:`make_client` under its own seeding, runs the rounds,
     then calls :meth:`finish` with the final server to compute metrics and write artefacts.
+    """
+
+    uploads: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """What leaves a client, declared: array-name prefix of an upload -> the catalogue word for it.
+
+    Each key is a prefix of the names of the arrays a client's replies carry (``"g."`` for generator
+    parameters, ``"d."``, ``"model."``, ``"samples"``, ``"grad"``), each value a word of the catalogue's
+    ``aggregation.shared`` vocabulary (:class:`~fedgen_registry.catalog.vocab.SharedArtifact`:
+    ``"generator-parameters"``, ``"synthetic-samples"``, ``"gradients"``, ...). It is what a privacy
+    reading of the algorithm starts from, so it is checked, not trusted: the contract tests watch every
+    message on the wire and fail on an uploaded array that no prefix declares, and on a word that the
+    catalogue entries using this implementation do not list. Write it as ``MappingProxyType({...})`` (an
+    immutable mapping, shared by every instance); empty means not declared yet.
+    """
+
+    weighted_mean_upload: ClassVar[bool] = False
+    """Whether the server uses the uploads only through their ``num_examples``-weighted mean.
+
+    True when replacing every reply's arrays by that mean (each reply keeping its own scalars) leaves
+    the server's result unchanged, as in FedAvg. That is the condition for secure aggregation (SecAgg+):
+    the server then receives the mean and never one client's upload. MD-GAN, which needs each worker's
+    own feedback, and anything that clips, weighs or selects per client on the server, is ``False``.
     """
 
     def __init__(self, config: C, run_dir: Path) -> None:
