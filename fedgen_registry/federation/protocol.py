@@ -133,6 +133,14 @@ class Algorithm(ABC, Generic[C]):
     own feedback, and anything that clips, weighs or selects per client on the server, is ``False``.
     """
 
+    flower_refusal: ClassVar[str] = ""
+    """Why the flower engine cannot carry this algorithm, in a sentence for people; empty when it can.
+
+    The flower engine refuses such an algorithm before any message is sent, with this reason, instead of
+    running something that would differ from the local engine; the contract tests check both halves
+    (an algorithm without a reason matches the local engine bit for bit, one with a reason is refused).
+    """
+
     def __init__(self, config: C, run_dir: Path) -> None:
         self.config = config
         self.run_dir = run_dir

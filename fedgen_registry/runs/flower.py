@@ -22,7 +22,12 @@ from pydantic import BaseModel
 
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.flower.apps import ProtocolClientApp, make_server_app, relayed_algorithm
+from fedgen_registry.federation.flower.apps import (
+    ProtocolClientApp,
+    check_flower_support,
+    make_server_app,
+    relayed_algorithm,
+)
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.registry import ImplementationSpec
 
@@ -57,6 +62,7 @@ def run_flower(
     """
     if not isinstance(config, FederationConfig):
         raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
+    check_flower_support(spec.target, spec.id)  # before Ray starts, not after
     if resume:
         raise FederationError(
             "--resume needs the local engine: on Flower, each client's private state lives on its node "

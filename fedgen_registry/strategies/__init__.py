@@ -1,12 +1,11 @@
 """Reusable server + client pairs, in the spirit of Flower's strategies.
 
-- :mod:`.fedavg`: FedAvg, written once (weighted mean of any named networks, with a pluggable weight rule);
-- :mod:`.gan`: FedAvg of a GAN pair and its client, the GAN clients that own a pair, mixtures of device
-  generators, staleness weights, device-edge-cloud hierarchies;
+- :mod:`.fedavg`: FedAvg, written once (weighted mean of named parts under prefixes, a pluggable weight rule);
+- :mod:`.gan`: FedAvg-GAN's client and algorithm, label profiles, generator mixtures, staleness weights and
+  device-edge-cloud tiers;
 - :mod:`.central`: a central generator trained from the clients' discriminator feedback;
-- :mod:`.family`, :mod:`.tabular`, :mod:`.text`: FedAvg on the image-family, table and LoRA-LM tasks
-  (the family algorithms, with the configs and presets their centralized twins share);
-- :mod:`.translation`: sites that train a local CycleGAN and share only its generators.
+- :mod:`.family`, :mod:`.tabular`, :mod:`.text`, :mod:`.translation`: FedAvg of the VAE and diffusion
+  families, the CTGAN-style table GAN, LoRA adapters, and paired translators.
 
-An implementation subclasses one of these or wraps it in a :mod:`fedgen_registry.mechanisms` wrapper.
+An implementation subclasses one of these, or wraps it in a :mod:`fedgen_registry.mechanisms` wrapper.
 """

@@ -10,6 +10,7 @@ live here too, so that the federated algorithm and its centralized twin are buil
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -62,6 +63,9 @@ class FamilyClient(Client):
 
 class FedAvgFamilyAlgorithm(ImageFamilyTask[ConfigT]):
     """The image task trained by FedAvg of the family's network; a subclass only names its family."""
+
+    uploads = MappingProxyType({"model.": "model-parameters"})
+    weighted_mean_upload = True
 
     def make_server(self) -> FedAvg:
         return FedAvg({"model": (Network(self.family.build()), PREFIX)}, self.config.clients_per_round)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal, Protocol, TypeVar
 
 import torch
@@ -67,8 +67,12 @@ FEDAVG_GAN_SMOKE = {"rounds": 20, "clients": 10, "local_steps": 5}
 """FedAvg-GAN's smoke preset, which its centralized twin scales to one client."""
 
 
-class FedAvgGANClient(Client):
-    """Stateless between rounds: its networks are overwritten by every message (no private state to keep)."""
+class LocalGANClient(Client):
+    """A client that trains its generator and discriminator on its own rows with FedAvg-GAN's local steps.
+
+    The recipe (optimiser settings, steps, latent size, conditioning) is held once here; a subclass says
+    what a message brings in and what the reply takes out, and calls :meth:`train` in between.
+    """
 
     def __init__(
         self,
@@ -82,6 +86,22 @@ class FedAvgGANClient(Client):
     ) -> None:
         self.data, self.generator, self.discriminator = data, generator, discriminator
         self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
+
+    def train(self) -> dict[str, float]:
+        """``local_steps`` alternating D and G updates with fresh Adam optimizers; the mean losses."""
+        return train_steps(
+            self.generator,
+            self.discriminator,
+            self.optim,
+            self.data,
+            self.local_steps,
+            self.latent_dim,
+            self.conditional,
+        )
+
+
+class FedAvgGANClient(LocalGANClient):
+    """Stateless between rounds: its networks are overwritten by every message (no private state to keep)."""
 
     @classmethod
     def for_algorithm(cls: type[ClientT], algorithm: ImageGANAlgorithm[Any], client_id: int) -> ClientT:
@@ -106,15 +126,7 @@ class FedAvgGANClient(Client):
             raise ValueError(f"a FedAvg-GAN client does not handle {message.message_type!r}")
         load_module_arrays(self.generator, message.arrays, "g.")
         load_module_arrays(self.discriminator, message.arrays, "d.")
-        losses = train_steps(
-            self.generator,
-            self.discriminator,
-            self.optim,
-            self.data,
-            self.local_steps,
-            self.latent_dim,
-            self.conditional,
-        )
+        losses = self.train()
         return Message(
             TRAIN, pair_arrays(self.generator, self.discriminator), {"num_examples": len(self.data.y), **losses}
         )
@@ -135,6 +147,9 @@ class FedAvgGANAlgorithm(ImageGANAlgorithm[ConfigT]):
     The family algorithm of federated GANs, and the base of the papers that change only its server
     or only its client (both built here, generator before discriminator, as every variant does).
     """
+
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = True
 
     def make_server(self) -> PairServer:
         return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
@@ -224,7 +239,7 @@ class DeviceMixtureAlgorithm(ImageGANAlgorithm[ConfigT]):
 TIERED = "train.tiered"
 
 
-class TieredDevice(Client):
+class TieredDevice(LocalGANClient):
     """A device of a device-edge-cloud hierarchy: a private discriminator, a generator of which only
     the ``shared`` entries travel (all of them, or the shared stages of a personalised generator).
 
@@ -243,23 +258,15 @@ class TieredDevice(Client):
         latent_dim: int,
         conditional: bool,
     ) -> None:
-        self.data, self.generator, self.discriminator, self.shared = data, generator, discriminator, tuple(shared)
-        self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
+        super().__init__(data, generator, discriminator, optim, local_steps, latent_dim, conditional)
+        self.shared = tuple(shared)
 
     def handle(self, message: Message) -> Message:
         if message.message_type != TIERED:
             raise ValueError(f"a tiered device does not handle {message.message_type!r}")
         own = self.generator.state_dict()
         self.generator.load_state_dict({**own, **{name[2:]: value for name, value in message.arrays.items()}})
-        losses = train_steps(
-            self.generator,
-            self.discriminator,
-            self.optim,
-            self.data,
-            self.local_steps,
-            self.latent_dim,
-            self.conditional,
-        )
+        losses = self.train()
         arrays = {
             "g." + name: value.detach().clone()
             for name, value in self.generator.state_dict().items()

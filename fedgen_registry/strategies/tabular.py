@@ -9,6 +9,8 @@ smoke preset live here so that the federated algorithm and its centralized twin 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from pydantic import Field
 from torch import nn
 
@@ -64,6 +66,10 @@ class TabularGANClient(Client):
 
 class FedAvgTabularGANAlgorithm(TabularGANAlgorithm[FedAvgTabularGANConfig]):
     """The tabular task trained by FedAvg of the CTGAN pair."""
+
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = True
+    flower_refusal = "its generator on Flower differs from the local engine's (cause not found yet), so it is refused rather than run differently"
 
     def make_server(self) -> PairServer:
         return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)

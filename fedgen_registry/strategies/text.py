@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -80,6 +81,9 @@ class FedAvgLMClient(Client):
 
 class FedAvgLMAlgorithm(LoRALMAlgorithm[FedAvgLMConfig]):
     """The LoRA task trained by FedAvg of the adapters (sent unprefixed, kept as ``adapters``)."""
+
+    uploads = MappingProxyType({"base_model.": "partial-parameters"})
+    weighted_mean_upload = True
 
     def make_server(self) -> FedAvg:
         parts = {"adapters": (Adapters(self.new_model()), "")}

@@ -27,13 +27,12 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.metrics.ssim import DATA_RANGE, ssim
 from fedgen_registry.models.paired import SIDE, blurred
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 CONTRASTS = ("t1", "t2", "pd")
 Contrast = Literal["t1", "t2", "pd"]
-DATA_RANGE = 2.0
-"""Images live in [-1, 1]."""
 PIXELS = SIDE * SIDE
 
 
@@ -83,31 +82,24 @@ class FixedSamples(nn.Module):
 # --------------------------------------------------------------------------------------------- metrics
 
 
-def ssim(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM per image (Wang et al. 2004) with 3x3 uniform windows, which fit an 8x8 image.
+def unit(images: torch.Tensor) -> torch.Tensor:
+    """Flattened [-1, 1] images as (n, 1, side, side) intensities in [0, 1], what SSIM is read on here.
 
-    Computed on intensities mapped to [0, 1] (data range 1): SSIM's luminance term assumes non-negative
-    intensities, and on [-1, 1] an inverted image would score high (two negative factors).
+    SSIM's luminance term assumes non-negative intensities: on [-1, 1] an inverted image would score
+    high (two negative factors), so the translation task maps to [0, 1] (data range 1) first.
     """
-    c1, c2 = 0.01**2, 0.03**2
-    x = (prediction.view(-1, 1, SIDE, SIDE).double() + 1.0) / DATA_RANGE
-    y = (target.view(-1, 1, SIDE, SIDE).double() + 1.0) / DATA_RANGE
-
-    def pool(t: torch.Tensor) -> torch.Tensor:
-        return functional.avg_pool2d(t, 3, stride=1)
-
-    mu_x, mu_y = pool(x), pool(y)
-    var_x, var_y = pool(x * x) - mu_x**2, pool(y * y) - mu_y**2
-    cov = pool(x * y) - mu_x * mu_y
-    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return index.flatten(1).mean(dim=1)
+    return (images.view(-1, 1, SIDE, SIDE).double() + 1.0) / DATA_RANGE
 
 
 def translation_quality(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
     """MSE, PSNR (dB, data range 2, averaged per image) and SSIM of predicted against target images."""
     error = (prediction.double() - target.double()).square().flatten(1).mean(dim=1)
     psnr = 10.0 * torch.log10(DATA_RANGE**2 / error.clamp_min(1e-10))
-    return {"mse": float(error.mean()), "psnr": float(psnr.mean()), "ssim": float(ssim(prediction, target).mean())}
+    return {
+        "mse": float(error.mean()),
+        "psnr": float(psnr.mean()),
+        "ssim": ssim(unit(prediction), unit(target), data_range=1.0),
+    }
 
 
 def prefixed(metrics: Mapping[str, float], prefix: str) -> dict[str, float]:

@@ -163,3 +163,13 @@ def test_flowers_fedavg_aggregation_agrees_with_the_kept_aggregate(make_engine) 
     for name, array in flower.items():
         net, key = ("generator", name[2:]) if name.startswith("g.") else ("discriminator", name[2:])
         assert torch.allclose(torch.from_numpy(array.numpy()), state[net][key], rtol=0, atol=1e-6), name
+
+
+def test_a_declared_flower_refusal_stops_the_run_before_flower_starts(tmp_path) -> None:
+    """``Algorithm.flower_refusal`` is read before the simulation (and Ray) start, and names the reason."""
+    from fedgen_registry.runs.flower import run_flower
+
+    spec = get_implementation("bgan")
+    with pytest.raises(FederationError, match="bgan cannot run on the flower engine: its evaluation reads"):
+        run_flower(spec, smoke_config("bgan"), tmp_path, resume=False, quiet=True)
+    assert not (tmp_path / "history.jsonl").exists()

@@ -92,5 +92,16 @@ def test_the_server_app_receives_masked_vectors_only(tmp_path) -> None:
 
 
 def test_an_algorithm_that_does_not_average_is_refused(tmp_path) -> None:
-    with pytest.raises(FederationError, match="averages parameters"):
+    with pytest.raises(FederationError, match="md-gan does not"):
         run_inline("md-gan", tmp_path / "md", SETTINGS, rounds=1, clients=2)
+
+
+def test_the_gate_reads_the_algorithms_declaration_not_a_list_of_ids() -> None:
+    """Any algorithm that declares a weighted-mean upload passes (the VAE, the LM), one that does not is refused."""
+    from fedgen_registry.federation.flower.secagg import check_supported
+    from fedgen_registry.registry import get_implementation
+
+    for implementation in ("fedavg-gan", "fedavg-vae", "fedgan"):
+        check_supported(get_implementation(implementation).target, implementation)
+    with pytest.raises(FederationError, match="weighted_mean_upload"):
+        check_supported(get_implementation("fegan").target, "fegan")

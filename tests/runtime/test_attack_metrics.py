@@ -11,6 +11,7 @@ from torch import nn
 
 from fedgen_registry.data.dataset import Dataset
 from fedgen_registry.metrics import attacks as attack_metrics
+from fedgen_registry.metrics.ssim import ssim
 
 
 def _images(seed: int = 0, shape: tuple[int, ...] = (4, 3, 16, 16)) -> np.ndarray:
@@ -21,7 +22,7 @@ def test_identical_images_score_perfectly() -> None:
     images = _images()
     assert attack_metrics.reconstruction_mse(images, images) == 0.0
     assert attack_metrics.psnr(images, images) == math.inf
-    assert attack_metrics.ssim(images, images) == pytest.approx(1.0, abs=1e-12)
+    assert ssim(images, images) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_psnr_and_mse_of_a_constant_offset() -> None:
@@ -34,13 +35,13 @@ def test_ssim_of_two_flat_images_is_the_luminance_term() -> None:
     # no variance anywhere, so SSIM = (2ab + C1) / (a^2 + b^2 + C1) exactly
     a, b, c1 = 0.2, -0.3, (0.01 * 2.0) ** 2
     flat_a, flat_b = np.full((1, 1, 12, 12), a), np.full((1, 1, 12, 12), b)
-    assert attack_metrics.ssim(flat_a, flat_b) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-9)
+    assert ssim(flat_a, flat_b) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-9)
 
 
 def test_noise_lowers_ssim_and_psnr_monotonically() -> None:
     images = _images()
     noise = np.random.default_rng(1).normal(size=images.shape)
-    ssims = [attack_metrics.ssim(images + s * noise, images) for s in (0.05, 0.2, 0.8)]
+    ssims = [ssim(images + s * noise, images) for s in (0.05, 0.2, 0.8)]
     psnrs = [attack_metrics.psnr(images + s * noise, images) for s in (0.05, 0.2, 0.8)]
     assert 1.0 > ssims[0] > ssims[1] > ssims[2]
     assert psnrs[0] > psnrs[1] > psnrs[2]
@@ -54,21 +55,21 @@ def test_ssim_and_psnr_agree_with_torchmetrics(shape: tuple[int, int, int, int])
     noisy = np.clip(original + 0.3 * np.random.default_rng(3).normal(size=original.shape), -1, 1)
     x, y = torch.as_tensor(noisy, dtype=torch.float64), torch.as_tensor(original, dtype=torch.float64)
     expected = structural_similarity_index_measure(x, y, data_range=2.0)
-    assert attack_metrics.ssim(noisy, original) == pytest.approx(float(expected), rel=1e-6)
+    assert ssim(noisy, original) == pytest.approx(float(expected), rel=1e-6)
     assert attack_metrics.psnr(noisy, original) == pytest.approx(float(peak_signal_noise_ratio(x, y, 2.0)), rel=1e-6)
 
 
 def test_ssim_shrinks_its_window_to_fit_tiny_images() -> None:
     images = _images(4, (2, 1, 4, 4))
-    assert attack_metrics.ssim(images, images) == pytest.approx(1.0)
-    assert attack_metrics.ssim(images + 0.5 * _images(5, images.shape), images) < 0.9
+    assert ssim(images, images) == pytest.approx(1.0)
+    assert ssim(images + 0.5 * _images(5, images.shape), images) < 0.9
 
 
 def test_mismatched_or_flat_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in shape"):
-        attack_metrics.ssim(_images(), _images()[:2])
+        ssim(_images(), _images()[:2])
     with pytest.raises(ValueError, match="channels, height, width"):
-        attack_metrics.ssim(_images().reshape(4, -1), _images().reshape(4, -1))
+        ssim(_images().reshape(4, -1), _images().reshape(4, -1))
 
 
 def test_membership_auc_for_separable_identical_and_reversed_scores() -> None:

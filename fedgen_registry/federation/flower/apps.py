@@ -30,6 +30,7 @@ from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
+from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.wire import ENGINE, PARTITION_ID, PARTITION_QUERY
 
@@ -52,6 +53,12 @@ def _relayed(target: type[Algorithm[Any]], relay: Relay, config: Any, run_dir: P
     return RelayedAlgorithm(target(config, run_dir), relay)
 
 
+def check_flower_support(algorithm_class: type[Algorithm[Any]], implementation: str) -> None:
+    """Refuse, before any message is sent, an algorithm that declares why the flower engine cannot carry it."""
+    if algorithm_class.flower_refusal:
+        raise FederationError(f"{implementation} cannot run on the flower engine: {algorithm_class.flower_refusal}")
+
+
 def relayed_algorithm(grid: Grid, run: FlowerRun) -> tuple[FederationConfig, type[Algorithm[Any]]]:
     """Connect the run's nodes; its config and an algorithm class whose clients stand for those nodes.
 
@@ -61,12 +68,13 @@ def relayed_algorithm(grid: Grid, run: FlowerRun) -> tuple[FederationConfig, typ
     from fedgen_registry.federation.flower.relay import Relay, connect
 
     spec = run.spec()
+    check_flower_support(spec.target, spec.id)
     config = spec.config.model_validate_json(run.config)
     nodes = connect(grid, config.clients, run.connect_timeout_s)
     if run.secagg:
         from fedgen_registry.federation.flower.secagg import SecAggPlusSettings, SecureRelay, check_supported
 
-        check_supported(spec.id)
+        check_supported(spec.target, spec.id)
         settings = SecAggPlusSettings.model_validate_json(run.secagg)
         relay: Relay = SecureRelay(grid, nodes, config.seed, run.reply_timeout_s, settings)
     else:

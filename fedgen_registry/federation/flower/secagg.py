@@ -17,7 +17,7 @@ those shapes instead of re-implementing the protocol:
 
 Each survivor's stand-in reply then carries the secure aggregate and its own ``num_examples``, so an
 algorithm whose aggregate is the ``num_examples``-weighted mean returns it unchanged. That holds only for
-such algorithms, hence :data:`WEIGHTED_MEAN_ALGORITHMS`. What stays in the clear, as in Flower: each
+such algorithms, hence :func:`check_supported` reads the algorithm's ``weighted_mean_upload``. What stays in the clear, as in Flower: each
 node's scalars (``num_examples`` and its losses) and, quantised, the weighting.
 """
 
@@ -57,14 +57,7 @@ from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.node import answer
 from fedgen_registry.federation.flower.relay import NodeError, Relay
 from fedgen_registry.federation.flower.wire import ARRAYS, CONFIG, ENGINE
-from fedgen_registry.federation.protocol import Message
-
-WEIGHTED_MEAN_ALGORITHMS = frozenset({"fedavg-gan"})
-"""Algorithms whose server aggregate is the ``num_examples``-weighted mean of every array in the replies.
-
-Secure aggregation hands the algorithm that mean instead of the updates, which is only right for these;
-MD-GAN, for one, needs each worker's own reply and is refused.
-"""
+from fedgen_registry.federation.protocol import Algorithm, Message
 
 MESSAGE_TYPE, NAMES, MESSAGE_CONFIG = "fedgen.message_type", "fedgen.names", "fedgen.config"
 """The protocol message's type, array names and scalars, as ``FitIns`` / ``FitRes`` config entries."""
@@ -98,11 +91,12 @@ class SecAggPlusSettings(BaseModel):
         )
 
 
-def check_supported(implementation: str) -> None:
-    if implementation not in WEIGHTED_MEAN_ALGORITHMS:
+def check_supported(algorithm_class: type[Algorithm[Any]], implementation: str) -> None:
+    """Refuse SecAgg+ for an algorithm whose server needs more than the uploads' weighted mean."""
+    if not algorithm_class.weighted_mean_upload:
         raise FederationError(
-            f"secure aggregation on the flower engine needs an algorithm that averages parameters "
-            f"({sorted(WEIGHTED_MEAN_ALGORITHMS)}); {implementation} aggregates otherwise"
+            "secure aggregation on the flower engine needs an algorithm whose server uses the uploads only "
+            f"through their num_examples-weighted mean (Algorithm.weighted_mean_upload); {implementation} does not"
         )
 
 

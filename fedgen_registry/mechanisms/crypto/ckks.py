@@ -37,7 +37,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import tenseal as ts
@@ -48,10 +48,10 @@ from torch import nn
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, size_weighted
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.protocol import Client, Message, Server, State
+from fedgen_registry.federation.protocol import Message, Server, State
 from fedgen_registry.mechanisms.privacy.updates import flatten, unflatten
-from fedgen_registry.objectives.gan import OptimConfig, train_steps
-from fedgen_registry.strategies.gan import pair_arrays
+from fedgen_registry.objectives.gan import OptimConfig
+from fedgen_registry.strategies.gan import LocalGANClient, pair_arrays
 from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm
 
 TRAIN = "train.ckks_fedavg"
@@ -209,7 +209,7 @@ class EncryptedAveragingServer(Server):
         self.global_model, self.divisor = dict(state["global_model"]), int(state["divisor"])
 
 
-class EncryptingClient(Client):
+class EncryptingClient(LocalGANClient):
     """Decrypts the global G and D, trains them on its rows, and returns them encrypted.
 
     :meth:`train` is FedAvg-GAN's local training; a paper that trains differently overrides it.
@@ -226,8 +226,8 @@ class EncryptingClient(Client):
         latent_dim: int,
         conditional: bool,
     ) -> None:
-        self.data, self.generator, self.discriminator, self.keys = data, generator, discriminator, keys
-        self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
+        super().__init__(data, generator, discriminator, optim, local_steps, latent_dim, conditional)
+        self.keys = keys
         self.template = pair_arrays(generator, discriminator)
 
     def handle(self, message: Message) -> Message:
@@ -240,20 +240,12 @@ class EncryptingClient(Client):
         encrypted = encrypt(flatten(pair_arrays(self.generator, self.discriminator)), self.keys)
         return Message(TRAIN, encrypted, {"num_examples": len(self.data.y), **losses})
 
-    def train(self) -> dict[str, float]:
-        return train_steps(
-            self.generator,
-            self.discriminator,
-            self.optim,
-            self.data,
-            self.local_steps,
-            self.latent_dim,
-            self.conditional,
-        )
-
 
 class EncryptedGANAlgorithm(ImageGANAlgorithm[ConfigT]):
     """Key setup, the encrypted initial model and evaluation by a key holder; the config needs a ``ckks`` field."""
+
+    uploads = MappingProxyType({"ct.": "model-parameters"})
+    weighted_mean_upload = False
 
     def __init__(self, config: ConfigT, run_dir: Path) -> None:
         super().__init__(config, run_dir)

@@ -1,7 +1,7 @@
 """Record-level DP-SGD inside one client, with Opacus: per-example clipping and Gaussian noise on its model.
 
 :func:`make_private` takes what a client already trains with (a module such as its discriminator, its
-optimizer and its :class:`~fedgen_registry.objectives.gan.LocalData`) and returns drop-in replacements,
+optimizer and its :class:`~fedgen_registry.data.local.LocalData`) and returns drop-in replacements,
 as Opacus's ``PrivacyEngine.make_private`` does: the module computes per-example gradients, the
 optimizer clips each to ``max_grad_norm`` and adds ``N(0, (z * max_grad_norm)^2)`` to their sum, and the
 data draws Poisson batches (each record independently with Opacus's sample rate), which is the sampling

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -141,6 +142,9 @@ class AsyncFedGANServer(PairServer):
     },
 )
 class AsyncFedGAN(FedAvgGANAlgorithm[AsyncFedGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> AsyncFedGANServer:
         sizes = [len(part) for part in self.parts]
         latencies = client_latencies(sizes, self.config.max_latency, derive_seed(self.config.seed, "latency"))

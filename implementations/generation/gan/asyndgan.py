@@ -21,7 +21,7 @@ Images, weights and real masks' pairs never leave a site; only conditions, verdi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -184,6 +184,12 @@ SMOKE = {"rounds": 150, "clients": 4, "l1_weight": 10.0}
     },
 )
 class AsynDGAN(ImageGANAlgorithm[AsynDGANConfig]):
+    uploads = MappingProxyType(
+        {"cond": "embeddings", "logits": "discriminator-outputs", "logit_grad": "gradients", "l1_grad": "gradients"}
+    )
+    weighted_mean_upload = False
+    flower_refusal = "a client keeps what a later stage of the round needs outside state_dict(), and a Flower node rebuilds the client for every message"
+
     @property
     def sample_dim(self) -> int:
         return PIXELS * self.config.modalities

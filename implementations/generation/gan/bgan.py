@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal
 
 import torch
@@ -142,6 +142,12 @@ class BrainstormAgent(Client):
     },
 )
 class BGAN(ImageGANAlgorithm[BGANConfig]):
+    uploads = MappingProxyType({"samples": "synthetic-samples"})
+    weighted_mean_upload = False
+    flower_refusal = (
+        "its evaluation reads the clients' own generators, which live on the Flower nodes, not on the server"
+    )
+
     def __init__(self, config: BGANConfig, run_dir: Path) -> None:
         super().__init__(config, run_dir)
         self.agents: dict[int, BrainstormAgent] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from pydantic import Field
@@ -91,5 +92,8 @@ class BiasFreeServer(PairServer):
     },
 )
 class BiasFreeFedGAN(FedAvgGANAlgorithm[BiasFreeFedGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> BiasFreeServer:
         return BiasFreeServer(self.new_generator(), self.new_discriminator(), self.config, self.train.num_classes)

@@ -15,6 +15,8 @@ The federation is judged on the union of the devices' personalised generators.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from pydantic import Field, model_validator
 
 from fedgen_registry.registry import register
@@ -64,6 +66,12 @@ def sharing_entries(generator_keys: list[str], shared_layers: int) -> list[str]:
     },
 )
 class CAPGAN(DeviceMixtureAlgorithm[CAPGANConfig]):
+    uploads = MappingProxyType({"g.": "partial-parameters"})
+    weighted_mean_upload = False
+    flower_refusal = (
+        "its evaluation reads the clients' own generators, which live on the Flower nodes, not on the server"
+    )
+
     def _sharing(self) -> list[str]:
         return sharing_entries(list(self.new_generator().state_dict()), self.config.shared_layers)
 

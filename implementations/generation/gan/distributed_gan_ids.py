@@ -19,6 +19,7 @@ What makes the paper that paper, and all this file holds:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -165,6 +166,10 @@ class IoTDevice(OwnedPair, Client):
     },
 )
 class DistributedGANIDS(DeviceMixtureAlgorithm[DistributedGANIDSConfig]):
+    uploads = MappingProxyType({"fake": "synthetic-samples", "feedback.": "discriminator-outputs"})
+    weighted_mean_upload = False
+    flower_refusal = "a client keeps what a later stage of the round needs outside state_dict(), and a Flower node rebuilds the client for every message"
+
     def make_server(self) -> RelayServer:
         if self.config.model.conditional:
             raise ValueError("the distributed GAN IDS models unlabelled device readings (model.conditional=false)")

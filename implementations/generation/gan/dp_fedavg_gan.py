@@ -25,6 +25,7 @@ loss, the norm of the released update), so it is covered by the guarantee as pos
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -187,6 +188,9 @@ PAPER = {  # run_experiments.py of google-research/federated (gans/experiments/e
     },
 )
 class DPFedAvgGAN(ImageGANAlgorithm[DPFedAvgGANConfig]):
+    uploads = MappingProxyType({"delta.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> DPFedAvg:
         config = self.config
         inner = ServerGeneratorFedAvg(self.new_generator(), self.new_discriminator(), config, self.train.num_classes)

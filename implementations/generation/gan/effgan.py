@@ -13,7 +13,7 @@ What makes the paper that paper, and all this file holds:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -124,6 +124,9 @@ class EFFGANClient(FedAvgGANClient):
     },
 )
 class EFFGAN(ImageGANAlgorithm[EFFGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> EFFGANServer:
         return EFFGANServer(self.new_generator(), self.new_discriminator(), self.config, self.new_generator)
 

@@ -13,6 +13,7 @@ Every client judges the same generated batch; only verdicts (logits and their sa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Literal
 
 import torch
@@ -62,6 +63,9 @@ class F2UServer(CentralGeneratorServer):
     },
 )
 class F2U(ImageGANAlgorithm[F2UConfig]):
+    uploads = MappingProxyType({"logits": "discriminator-outputs", "logit_grad": "gradients"})
+    weighted_mean_upload = False
+
     def make_server(self) -> F2UServer:
         return F2UServer(self.new_generator(), self.config, self.train.num_classes)
 

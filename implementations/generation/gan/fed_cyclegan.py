@@ -16,6 +16,7 @@ What makes the paper that paper, and all this file holds:
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -147,6 +148,9 @@ SMOKE = {"rounds": 40, "clients": 4, "local_steps": 5}
 )
 class FedCycleGAN(TranslationAlgorithm[FedCycleGANConfig]):
     """Client ``i`` holds domain ``i mod 2`` (a: the source contrast, b: the target) of its own rows."""
+
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = True
 
     def new_generator(self) -> Switchable:
         config = self.config

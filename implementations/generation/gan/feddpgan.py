@@ -12,6 +12,7 @@ What makes the paper that paper, and all this file holds, is the pairing of DP-G
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import Field
@@ -92,6 +93,10 @@ class FedDPGANClient(Client):
     },
 )
 class FedDPGAN(ImageGANAlgorithm[FedDPGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = True
+    flower_refusal = "its privacy ledger is read from the clients' own Opacus accountants, which live on the Flower nodes, not on the server"
+
     def __init__(self, config: FedDPGANConfig, run_dir: Path) -> None:
         super().__init__(config, run_dir)
         self.trainers: dict[int, PrivateGANTrainer] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -253,6 +254,19 @@ class IdleDevice(Client):
     },
 )
 class FederatedSplitGAN(ImageGANAlgorithm[SplitGANConfig]):
+    uploads = MappingProxyType(
+        {
+            "real": "activations",
+            "fake": "activations",
+            "d_real": "gradients",
+            "d_fake": "gradients",
+            "g_grad": "gradients",
+            "s.": "partial-parameters",
+        }
+    )
+    weighted_mean_upload = False
+    flower_refusal = "its clients are users x devices, while a Flower run has one node per client of config.clients"
+
     def __init__(self, config: SplitGANConfig, run_dir: Path) -> None:
         super().__init__(config, run_dir)
         blocks = discriminator_blocks(self.new_discriminator())

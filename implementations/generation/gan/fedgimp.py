@@ -20,7 +20,7 @@ component always kept), at ``acceleration`` = 64 / sampled points.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -321,6 +321,9 @@ SMOKE = {"rounds": 40, "clients": 3, "local_steps": 5, "reconstruction.steps": 2
     },
 )
 class FedGIMP(ImageGANAlgorithm[FedGIMPConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters"})
+    weighted_mean_upload = True
+
     def new_prior(self) -> StylePrior:
         config = self.config
         model = config.model

@@ -11,6 +11,8 @@ is labelled (the shared evaluation then also reports the label accuracy of the s
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from pydantic import Field
 from torch import nn
 
@@ -87,6 +89,9 @@ class FedGPClient(Client):
     },
 )
 class FedGP(ImageGANAlgorithm[FedGPConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters"})
+    weighted_mean_upload = True
+
     def make_server(self) -> FedGPServer:
         return FedGPServer(self.new_generator(), self.config.clients_per_round)
 

@@ -18,6 +18,7 @@ Discriminators and their heads stay at the hospitals; only the two generators tr
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -149,6 +150,9 @@ SMOKE = {"rounds": 20, "clients": 4, "local_steps": 4}
     },
 )
 class FedMedATL(CycleFederation[FedMedATLConfig]):
+    uploads = MappingProxyType({"g_ab.": "model-parameters", "g_ba.": "model-parameters"})
+    weighted_mean_upload = True
+
     def site_b_images(self, b: torch.Tensor) -> torch.Tensor:
         return random_misalignment(b, self.config)
 

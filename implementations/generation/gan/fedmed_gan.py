@@ -15,6 +15,7 @@ What makes the paper that paper, and all this file holds (the rest is
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -97,6 +98,9 @@ SMOKE = {"rounds": 30, "clients": 4, "local_steps": 5}
     },
 )
 class FedMedGAN(CycleFederation[FedMedGANConfig]):
+    uploads = MappingProxyType({"g_ab.": "generator-parameters", "g_ba.": "generator-parameters"})
+    weighted_mean_upload = True
+
     def new_site(self, a: torch.Tensor, b: torch.Tensor, networks: dict[str, nn.Module]) -> FedMedSite:
         config = self.config
         return FedMedSite(a, b, networks, config.cycle, config.optim, config.local_steps, dp=config.dp)

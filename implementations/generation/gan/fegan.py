@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from pydantic import Field
@@ -120,6 +121,11 @@ class FeGANServer(PairServer):
     },
 )
 class FeGAN(ImageGANAlgorithm[FeGANConfig]):
+    uploads = MappingProxyType(
+        {"g.": "generator-parameters", "d.": "discriminator-parameters", "histogram": "statistics"}
+    )
+    weighted_mean_upload = False
+
     def make_server(self) -> FeGANServer:
         return FeGANServer(self.new_generator(), self.new_discriminator(), self.config.devices_per_round)
 

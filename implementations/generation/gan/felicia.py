@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import torch
@@ -184,6 +184,10 @@ class DataOwner(OwnedPair, Client):
     },
 )
 class Felicia(ImageGANAlgorithm[FeliciaConfig]):
+    uploads = MappingProxyType({"samples": "synthetic-samples"})
+    weighted_mean_upload = False
+    flower_refusal = "a client keeps what a later stage of the round needs outside state_dict(), and a Flower node rebuilds the client for every message"
+
     def __init__(self, config: FeliciaConfig, run_dir: Path) -> None:
         super().__init__(config, run_dir)
         self.owners: dict[int, DataOwner] = {}

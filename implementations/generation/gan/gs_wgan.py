@@ -5,7 +5,7 @@ What makes the paper that paper, and all this file holds:
 - the generator lives on the server; each client keeps a private WGAN-GP critic (and its Adam state) that is
   trained noise-free on its own rows against generated samples the server sends (``critic_iters`` steps);
 - the only thing a client returns is the gradient of the generator loss with respect to a generated batch,
-  sanitised per sample (:func:`~fedgen_registry.objectives.wgan_critic.sanitized_feedback`: clipped to ``C``,
+  sanitised per sample (:func:`~fedgen_registry.mechanisms.privacy.sanitized_feedback.sanitized_feedback`: clipped to ``C``,
   Gaussian noise of std ``2 C sigma``), so the generator is record-level DP however deep it is, while the
   critics never pay for privacy;
 - each round one client (one critic, GS-WGAN's subsampling over discriminators) answers by default; the server
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -28,8 +29,9 @@ from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
+from fedgen_registry.mechanisms.privacy.sanitized_feedback import sanitized_feedback
 from fedgen_registry.objectives.gan import OptimConfig, fake_labels, generate
-from fedgen_registry.objectives.wgan_critic import critic_step, sanitized_feedback
+from fedgen_registry.objectives.wgan import critic_step
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
@@ -176,6 +178,9 @@ class GSWGANClient(Client):
     },
 )
 class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
+    uploads = MappingProxyType({"gradient": "gradients"})
+    weighted_mean_upload = False
+
     def make_server(self) -> GSWGANServer:
         return GSWGANServer(self.new_generator(), self.config, self.train.num_classes)
 

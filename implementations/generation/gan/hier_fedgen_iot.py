@@ -19,7 +19,7 @@ of the edges (sync, equal to the cloud model right after a cloud round).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal
 
 import torch
@@ -107,6 +107,9 @@ class AsyncCloudServer(TieredServer):
     },
 )
 class HierFedGen(ImageGANAlgorithm[HierFedGenConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> TieredServer:
         config = self.config
         initial = {"g." + k: v for k, v in self.new_generator().state_dict().items()}

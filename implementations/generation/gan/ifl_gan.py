@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from pydantic import Field
@@ -105,6 +106,9 @@ class IFLGANClient(FedAvgGANClient):
     },
 )
 class IFLGAN(ImageGANAlgorithm[IFLGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> IFLGANServer:
         config = self.config
         return IFLGANServer(

@@ -17,6 +17,7 @@ A worker's discriminator and its Adam state are the worker's private persistent 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from pydantic import Field
@@ -182,6 +183,9 @@ class MDGANWorker(Client):
     },
 )
 class MDGAN(ImageGANAlgorithm[MDGANConfig]):
+    uploads = MappingProxyType({"feedback": "gradients", "d.": "discriminator-parameters"})
+    weighted_mean_upload = False
+
     def make_server(self) -> MDGANServer:
         return MDGANServer(self.new_generator(), self.config, self.train.num_classes)
 

@@ -11,6 +11,7 @@ the source of the instability and mode collapse the paper reports for a single F
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from pydantic import Field
@@ -124,6 +125,11 @@ class MultiFLGANServer(Server):
     },
 )
 class MultiFLGAN(ImageGANAlgorithm[MultiFLGANConfig]):
+    uploads = MappingProxyType(
+        {"g.": "generator-parameters", "d.": "discriminator-parameters", "histogram": "statistics"}
+    )
+    weighted_mean_upload = False
+
     def make_server(self) -> MultiFLGANServer:
         count = self.config.num_gans
         return MultiFLGANServer(

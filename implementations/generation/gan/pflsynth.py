@@ -16,6 +16,7 @@ What makes the paper that paper, and all this file holds:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -179,6 +180,12 @@ SMOKE = {"rounds": 30, "clients": 4, "local_steps": 5}
     },
 )
 class PFLSynth(ImageGANAlgorithm[PFLSynthConfig]):
+    uploads = MappingProxyType({"g.": "partial-parameters"})
+    weighted_mean_upload = True
+    flower_refusal = (
+        "its evaluation reads the clients' own generators, which live on the Flower nodes, not on the server"
+    )
+
     def __init__(self, config: PFLSynthConfig, run_dir: Any) -> None:
         super().__init__(config, run_dir)
         self.sites: dict[int, SynthesisSite] = {}

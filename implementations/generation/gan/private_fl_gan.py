@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import torch
@@ -217,6 +218,10 @@ class AveragingServer(PairServer):
     },
 )
 class PrivateFLGAN(ImageGANAlgorithm[PrivateFLGANConfig]):
+    uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
+    weighted_mean_upload = True
+    flower_refusal = "its privacy ledger counts each client's participation on the clients' own objects, which live on the Flower nodes, not on the server"
+
     def __init__(self, config: PrivateFLGANConfig, run_dir: Path) -> None:
         super().__init__(config, run_dir)
         self.participants: dict[int, PrivateFLGANClient] = {}

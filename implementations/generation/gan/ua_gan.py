@@ -16,6 +16,7 @@ discriminators on the generated batch against their own rows and return only ver
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import torch
 from torch.nn import functional
@@ -58,6 +59,9 @@ class UAGANServer(CentralGeneratorServer):
     },
 )
 class UAGAN(ImageGANAlgorithm[CentralGANConfig]):
+    uploads = MappingProxyType({"logits": "discriminator-outputs", "logit_grad": "gradients"})
+    weighted_mean_upload = False
+
     def make_server(self) -> UAGANServer:
         return UAGANServer(self.new_generator(), self.config, self.train.num_classes)
 
