@@ -11,7 +11,7 @@ live here too, so that the federated algorithm and its centralized twin are buil
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -22,13 +22,25 @@ from fedgen_registry.federation.protocol import Client, Message, Server
 from fedgen_registry.objectives.diffusion import DiffusionConfig, DiffusionFamily
 from fedgen_registry.objectives.vae import VAEConfig, VAEFamily
 from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
-from fedgen_registry.tasks.image_family import AdamConfig, ConfigT, FamilyConfig, GenerativeFamily, ImageFamilyTask
+from fedgen_registry.tasks.image_family import AdamConfig, ConfigT, FamilyConfig, ImageFamilyTask
 
 PREFIX = "model."
 
 
+class Objective(Protocol):
+    """What one network is trained on: a loss on a batch, and the scalars to report (``loss`` among them).
+
+    A generative family (:class:`~fedgen_registry.tasks.image_family.GenerativeFamily`) is one; so is a
+    classifier's cross-entropy (:class:`~fedgen_registry.tasks.classification.CrossEntropy`).
+    """
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+
 def local_training(
-    model: nn.Module, family: GenerativeFamily, data: LocalData, optim: AdamConfig, steps: int
+    model: nn.Module, family: Objective, data: LocalData, optim: AdamConfig, steps: int
 ) -> dict[str, float]:
     """``steps`` Adam steps on batches drawn from ``data``; the mean of each reported scalar."""
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2))
@@ -46,10 +58,11 @@ def local_training(
 
 
 class FamilyClient(Client):
-    """Stateless between rounds: its network is overwritten by every message."""
+    """FedAvg's client of one network trained on an :class:`Objective`; stateless between rounds (its network
+    is overwritten by every message)."""
 
     def __init__(
-        self, data: LocalData, model: nn.Module, family: GenerativeFamily, optim: AdamConfig, local_steps: int
+        self, data: LocalData, model: nn.Module, family: Objective, optim: AdamConfig, local_steps: int
     ) -> None:
         self.data, self.model, self.family, self.optim, self.local_steps = data, model, family, optim, local_steps
 

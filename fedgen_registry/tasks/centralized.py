@@ -5,7 +5,7 @@ identity, so the federated code is plain training on all the rows). A federated 
 baseline by keeping the model, optimizer, evaluation and ``rounds``, dropping the federation-only
 settings (the federation's and the data partition's), and multiplying ``local_steps`` by the clients
 sampled per round, so both runs make the same number of batch visits. :func:`centralized_registration`
-gives both to ``register``, so one call registers a twin (``implementations/baselines/centralized.py``).
+gives both to ``register``, so one call registers a twin (``implementations/baselines/<family>.py``).
 """
 
 from __future__ import annotations

@@ -18,15 +18,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from fedgen_registry.data.datasets import load_split
-from fedgen_registry.data.local import LocalData
-from fedgen_registry.data.partition import class_histogram, partition_rows
 from fedgen_registry.federation.config import FederationConfig
-from fedgen_registry.federation.protocol import Algorithm
-from fedgen_registry.federation.seeding import derive_seed
-from fedgen_registry.metrics.artefacts import save_image_grid, save_partition_report
+from fedgen_registry.metrics.artefacts import save_image_grid
 from fedgen_registry.metrics.image import image_report
-from fedgen_registry.tasks.image_gan import GRID, DataConfig, EvalConfig
+from fedgen_registry.tasks.image_gan import GRID, EvalConfig
+from fedgen_registry.tasks.partitioned import DataConfig, PartitionedImages
 
 
 class GenerativeFamily(Protocol):
@@ -69,8 +65,9 @@ class FamilyConfig(FederationConfig):
 ConfigT = TypeVar("ConfigT", bound=FamilyConfig)
 
 
-class ImageFamilyTask(Algorithm[ConfigT], Generic[ConfigT]):
-    """Loads and partitions the data (writing ``partition.json``/``.png``) and judges a family's network.
+class ImageFamilyTask(PartitionedImages[ConfigT], Generic[ConfigT]):
+    """The partitioned images (:class:`~fedgen_registry.tasks.partitioned.PartitionedImages`), judged by a
+    family's network.
 
     A subclass names its family (:meth:`make_family`) from its own config and says how the network is
     trained (its server and clients).
@@ -78,9 +75,6 @@ class ImageFamilyTask(Algorithm[ConfigT], Generic[ConfigT]):
 
     def __init__(self, config: ConfigT, run_dir: Path) -> None:
         super().__init__(config, run_dir)
-        self.train, self.test = load_split(config.data.name, config.data.root)
-        self.parts = partition_rows(self.train.y, config.clients, config.data, derive_seed(config.seed, "partition"))
-        save_partition_report(class_histogram(self.train.y, self.parts, self.train.num_classes), run_dir)
         shape = self.train.shape
         if len(shape) != 3:
             raise ValueError(f"image families need (channels, height, width) images, not shape {shape}")
@@ -88,14 +82,6 @@ class ImageFamilyTask(Algorithm[ConfigT], Generic[ConfigT]):
 
     @abstractmethod
     def make_family(self, shape: tuple[int, int, int], num_classes: int) -> GenerativeFamily: ...
-
-    @property
-    def num_clients(self) -> int:
-        return self.config.clients
-
-    def client_data(self, client_id: int) -> LocalData:
-        rows = self.train.subset(self.parts[client_id])
-        return LocalData(torch.as_tensor(rows.x), torch.as_tensor(rows.y), self.train.num_classes)
 
     def judge(self, model: nn.Module) -> dict[str, Any]:
         """Samples of the final network against the held-out split; ``samples.png`` shows some."""

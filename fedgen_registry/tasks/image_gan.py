@@ -9,8 +9,7 @@ say so (``"kid": null`` and a ``kid_note``) instead of reporting a number that m
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import torch
@@ -18,27 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from fedgen_registry.data.dataset import Dataset
-from fedgen_registry.data.datasets import load_split
-from fedgen_registry.data.local import LocalData
-from fedgen_registry.data.partition import PartitionConfig, class_histogram, partition_rows
 from fedgen_registry.federation.config import FederationConfig
-from fedgen_registry.federation.protocol import Algorithm, Server
-from fedgen_registry.federation.seeding import derive_seed
-from fedgen_registry.metrics.artefacts import save_image_grid, save_partition_report
+from fedgen_registry.federation.protocol import Server
+from fedgen_registry.metrics.artefacts import save_image_grid
 from fedgen_registry.metrics.image import sample_quality
 from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
 from fedgen_registry.objectives.gan import OptimConfig, generate
+from fedgen_registry.tasks.partitioned import DataConfig, PartitionedImages
 
 GRID = 64
-
-
-class DataConfig(PartitionConfig):
-    """Which dataset, and how its training rows are split among clients."""
-
-    name: Literal["digits", "mnist", "fashion-mnist", "cifar10", "celeba"] = "digits"
-    root: str | None = Field(
-        None, description="Folder of a real-scale dataset's files (default $FEDGEN_DATA/<name>); never downloaded."
-    )
 
 
 class EvalConfig(BaseModel):
@@ -80,26 +67,13 @@ class HoldsGenerator(Protocol):
     generator: nn.Module
 
 
-class ImageGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
-    """Loads and partitions the data (writing ``partition.json``/``.png``) and evaluates the final generator."""
-
-    def __init__(self, config: ConfigT, run_dir: Path) -> None:
-        super().__init__(config, run_dir)
-        self.train, self.test = load_split(config.data.name, config.data.root)
-        self.parts = partition_rows(self.train.y, config.clients, config.data, derive_seed(config.seed, "partition"))
-        save_partition_report(class_histogram(self.train.y, self.parts, self.train.num_classes), run_dir)
-
-    @property
-    def num_clients(self) -> int:
-        return self.config.clients
+class ImageGANAlgorithm(PartitionedImages[ConfigT], Generic[ConfigT]):
+    """The partitioned images (:class:`~fedgen_registry.tasks.partitioned.PartitionedImages`), GAN networks
+    built alike for every paper, and the evaluation of the final generator."""
 
     @property
     def conditional(self) -> bool:
         return self.config.model.conditional
-
-    def client_data(self, client_id: int) -> LocalData:
-        rows = self.train.subset(self.parts[client_id])
-        return LocalData(torch.as_tensor(rows.x), torch.as_tensor(rows.y), self.train.num_classes)
 
     def new_generator(self) -> nn.Module:
         return build_generator(self.config.model, self.train.x.shape[1], self.train.num_classes, self.train.shape)

@@ -1,0 +1,1 @@
+"""The heterogeneity strand: federated classifiers and the generative fixes for their non-IID clients."""
