@@ -21,6 +21,7 @@ from torch import nn
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.metrics.artefacts import save_image_grid
 from fedgen_registry.metrics.image import image_report
+from fedgen_registry.metrics.memorisation import memorisation_report
 from fedgen_registry.tasks.image_gan import GRID, EvalConfig
 from fedgen_registry.tasks.partitioned import DataConfig, PartitionedImages
 
@@ -93,6 +94,7 @@ class ImageFamilyTask(PartitionedImages[ConfigT], Generic[ConfigT]):
                 model, settings.samples, None if labels is None else torch.as_tensor(labels)
             ).numpy()
         save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
-        return image_report(
+        report = image_report(
             samples, self.test, labels, settings.kid_subsets, settings.kid_subset_size, settings.nearest_k
         )
+        return {**report, **memorisation_report(samples, self.train, self.test)}

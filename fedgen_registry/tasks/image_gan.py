@@ -21,6 +21,7 @@ from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.protocol import Server
 from fedgen_registry.metrics.artefacts import save_image_grid
 from fedgen_registry.metrics.image import sample_quality
+from fedgen_registry.metrics.memorisation import memorisation_report
 from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
 from fedgen_registry.objectives.gan import OptimConfig, generate
 from fedgen_registry.tasks.partitioned import DataConfig, PartitionedImages
@@ -94,4 +95,7 @@ class ImageGANAlgorithm(PartitionedImages[ConfigT], Generic[ConfigT]):
                 None if labels is None else torch.as_tensor(labels),
             ).numpy()
         save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
-        return evaluate_samples(samples, self.test, labels, self.config.eval)
+        return {
+            **evaluate_samples(samples, self.test, labels, self.config.eval),
+            **memorisation_report(samples, self.train, self.test),
+        }
