@@ -116,3 +116,26 @@ def test_validate_packaged_catalogue_subprocess() -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stdout.startswith("ok: ")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (["clients=2000"], "clients=2000 is more than the 1437 training rows of digits can serve"),
+        (["clients=1000", "data.partition=dirichlet"], "data.min_size=2 rows, so clients can be at most 718"),
+        (["clients=800", "data.partition=shards"], "so clients can be at most 718"),
+        (["clients=12", "clients_per_round=20"], "clients_per_round=20 is more than clients=12; at most 12"),
+    ],
+)
+def test_a_federation_the_data_cannot_serve_is_refused_in_one_line_before_training(
+    tmp_path, settings, expected
+) -> None:
+    """The limit is named and given; nothing is trained and no run directory fills up (issue 15's first cases)."""
+    arguments = ["run", "fedavg-gan", "--preset", "smoke", "-q", "--out", str(tmp_path / "run")]
+    for item in settings:
+        arguments += ["--set", item]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.output
+    assert not (tmp_path / "run" / "history.jsonl").exists()

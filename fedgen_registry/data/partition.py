@@ -42,7 +42,10 @@ def dirichlet(labels: np.ndarray, clients: int, alpha: float, rng: np.random.Gen
                 parts[client].extend(chunk.tolist())
         if min(len(p) for p in parts) >= min_size:
             return [np.sort(np.asarray(p, dtype=np.int64)) for p in parts]
-    raise ValueError(f"no Dirichlet({alpha}) split of {len(labels)} rows gives {clients} clients {min_size}+ rows each")
+    raise ValueError(
+        f"no Dirichlet({alpha}) split of {len(labels)} rows gives {clients} clients {min_size}+ rows each "
+        f"in {_MAX_DRAWS} draws: raise data.alpha, lower clients or lower data.min_size"
+    )
 
 
 def shards(labels: np.ndarray, clients: int, labels_per_client: int, rng: np.random.Generator) -> Parts:
@@ -78,8 +81,33 @@ def vertical(num_features: int, parties: int, rng: np.random.Generator) -> Parts
     return [np.sort(part) for part in np.array_split(rng.permutation(num_features), parties)]
 
 
+def most_clients(rows: int, config: PartitionConfig) -> int:
+    """The most clients ``rows`` rows can be split among under ``config``: every client must hold a row
+    (iid), ``min_size`` rows (dirichlet, quantity) or one row of each of its ``labels_per_client`` classes."""
+    if config.partition == "iid":
+        return rows
+    if config.partition == "shards":
+        return rows // config.labels_per_client
+    return rows // config.min_size
+
+
+def check_clients(rows: int, clients: int, config: PartitionConfig, dataset: str = "the dataset") -> None:
+    """Refuse, before anything is split or built, more clients than the rows can serve (one line, the limit)."""
+    most = most_clients(rows, config)
+    if clients > most:
+        each = {
+            "iid": "a row",
+            "shards": f"a row of each of its data.labels_per_client={config.labels_per_client} classes",
+        }.get(config.partition, f"data.min_size={config.min_size} rows")
+        raise ValueError(
+            f"clients={clients} is more than the {rows} training rows of {dataset} can serve: with "
+            f"data.partition={config.partition} every client needs {each}, so clients can be at most {most}"
+        )
+
+
 def partition_rows(labels: np.ndarray, clients: int, config: PartitionConfig, seed: int) -> Parts:
     """Dispatch on ``config.partition`` with a generator seeded by ``seed``."""
+    check_clients(len(labels), clients, config)
     rng = np.random.default_rng(seed)
     if config.partition == "iid":
         return iid(len(labels), clients, rng)

@@ -6,7 +6,7 @@ Implementation configs extend :class:`FederationConfig`, so ``--set rounds=3`` o
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class FederationConfig(BaseModel):
@@ -28,3 +28,12 @@ class FederationConfig(BaseModel):
     torch_threads: int = Field(
         1, ge=1, description="Intra-op threads; results are bit-identical only for the same count (small models: 1)."
     )
+
+    @model_validator(mode="after")
+    def _sample_at_most_every_client(self) -> FederationConfig:
+        if self.clients_per_round is not None and self.clients_per_round > self.clients:
+            raise ValueError(
+                f"clients_per_round={self.clients_per_round} is more than clients={self.clients}; "
+                f"at most {self.clients} (or leave it unset to take every client)"
+            )
+        return self

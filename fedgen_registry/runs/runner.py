@@ -111,6 +111,8 @@ def build_config(spec: ImplementationSpec, preset: str | None, overrides: Mappin
             where = format_location(err["loc"])
             if err["type"] == "extra_forbidden":
                 lines.append(f"unknown setting {where!r}{did_you_mean(where, keys)}; valid settings: {', '.join(keys)}")
+            elif err["type"] == "value_error" and not where:  # a rule across settings: its message names them
+                lines.append(str(err["ctx"]["error"]) if "ctx" in err else err["msg"])
             else:
                 lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
         raise RunError(f"invalid settings for {spec.id}: " + "; ".join(lines)) from None

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from fedgen_registry.data.datasets import load_split
 from fedgen_registry.data.local import LocalData
-from fedgen_registry.data.partition import PartitionConfig, class_histogram, partition_rows
+from fedgen_registry.data.partition import PartitionConfig, check_clients, class_histogram, partition_rows
 from fedgen_registry.federation.protocol import Algorithm
 from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.metrics.artefacts import save_partition_report
@@ -41,6 +41,7 @@ class PartitionedImages(Algorithm[Any], Generic[ConfigT]):
         super().__init__(config, run_dir)
         data: DataConfig = config.data  # type: ignore[attr-defined]
         self.train, self.test = load_split(data.name, data.root)
+        check_clients(len(self.train), config.clients, data, data.name)  # type: ignore[attr-defined]
         self.parts = partition_rows(
             self.train.y,
             config.clients,  # type: ignore[attr-defined]
