@@ -20,7 +20,7 @@ from torch import nn
 
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.metrics.artefacts import save_image_grid
-from fedgen_registry.metrics.image import image_report
+from fedgen_registry.metrics.image import features_for, image_report
 from fedgen_registry.metrics.memorisation import memorisation_report
 from fedgen_registry.tasks.image_gan import GRID, EvalConfig
 from fedgen_registry.tasks.partitioned import DataConfig, PartitionedImages
@@ -94,7 +94,8 @@ class ImageFamilyTask(PartitionedImages[ConfigT], Generic[ConfigT]):
                 model, settings.samples, None if labels is None else torch.as_tensor(labels)
             ).numpy()
         save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
+        extractor = features_for(self.config.data.name, self.config.data.root)
         report = image_report(
-            samples, self.test, labels, settings.kid_subsets, settings.kid_subset_size, settings.nearest_k
+            samples, self.test, labels, settings.kid_subsets, settings.kid_subset_size, settings.nearest_k, extractor
         )
         return {**report, **memorisation_report(samples, self.train, self.test)}

@@ -3,8 +3,9 @@
 An algorithm subclasses :class:`ImageGANAlgorithm` and writes only its server and client logic; the
 split of the data among clients (and its report), network construction and the final evaluation
 (``samples.png`` and KID against the held-out split) are the same for all, so results compare.
-KID is computed on the features of a classifier of 8x8 digits, so for any other dataset the metrics
-say so (``"kid": null`` and a ``kid_note``) instead of reporting a number that measures nothing.
+KID is computed on the features of a classifier of the run's own dataset (the bundled digits, or
+MNIST, Fashion-MNIST, CIFAR-10 from a local root), trained once and cached
+(:func:`~fedgen_registry.metrics.image.features_for`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fedgen_registry.data.dataset import Dataset
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.protocol import Server
 from fedgen_registry.metrics.artefacts import save_image_grid
-from fedgen_registry.metrics.image import sample_quality
+from fedgen_registry.metrics.image import features_for, sample_quality
 from fedgen_registry.metrics.memorisation import memorisation_report
 from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
 from fedgen_registry.objectives.gan import OptimConfig, generate
@@ -45,20 +46,14 @@ class ImageGANConfig(FederationConfig):
 
 
 ConfigT = TypeVar("ConfigT", bound=ImageGANConfig)
-KID_DATASET = "digits"
-"""The only dataset the metrics classifier (hence KID and label accuracy) was trained on."""
 
 
 def evaluate_samples(
-    samples: np.ndarray, reference: Dataset, labels: np.ndarray | None, config: EvalConfig
+    samples: np.ndarray, reference: Dataset, labels: np.ndarray | None, config: EvalConfig, data: DataConfig
 ) -> dict[str, Any]:
-    """KID (and label accuracy) against ``reference`` on digits; elsewhere ``kid: None`` and the reason."""
-    if reference.name != KID_DATASET:
-        return {
-            "kid": None,
-            "kid_note": f"KID needs the 8x8 digits classifier's features; not computed for {reference.name!r}.",
-        }
-    return sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size)
+    """KID (and label accuracy) against ``reference`` on the features of ``data``'s own classifier."""
+    extractor = features_for(data.name, data.root)
+    return sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size, extractor)
 
 
 @runtime_checkable
@@ -96,6 +91,6 @@ class ImageGANAlgorithm(PartitionedImages[ConfigT], Generic[ConfigT]):
             ).numpy()
         save_image_grid(samples[:GRID].reshape(-1, *self.train.shape[1:]), self.run_dir / "samples.png")
         return {
-            **evaluate_samples(samples, self.test, labels, self.config.eval),
+            **evaluate_samples(samples, self.test, labels, self.config.eval, self.config.data),
             **memorisation_report(samples, self.train, self.test),
         }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from fedgen_registry.data.datasets import digits_split
+from fedgen_registry.data.datasets import digits_split, load_split
 from fedgen_registry.metrics import image as metrics
+from runtime.test_realdata import write_idx
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +89,50 @@ def test_fid_agrees_with_torchmetrics(features) -> None:
     reference.update(torch.as_tensor(features["threes"]), real=False)
     ours = metrics.frechet_distance(features["test"], features["threes"])
     assert ours == pytest.approx(float(reference.compute()), rel=1e-6)
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
+
+def upscaled_digits(root: Path) -> Path:
+    """The bundled digits as 28x28 MNIST IDX files (each pixel 3x3, padded by 2): a real structure, not noise."""
+    from fedgen_registry.data.datasets import digits_split
+
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, split in zip(("train", "t10k"), digits_split(), strict=True):
+        images = np.kron(split.x.reshape(-1, 8, 8), np.ones((3, 3)))  # [-1, 1] at 24x24
+        pixels = np.pad(((images + 1) * 127.5).round(), ((0, 0), (2, 2), (2, 2)))
+        write_idx(root / f"{prefix}-images-idx3-ubyte", pixels.astype(np.uint8))
+        write_idx(root / f"{prefix}-labels-idx1-ubyte", split.y.astype(np.uint8))
+    return root
+
+
+def test_any_labelled_dataset_gets_its_own_cached_feature_classifier(tmp_path: Path) -> None:
+    root = upscaled_digits(tmp_path / "mnist")
+    extractor = metrics.features_for("mnist", str(root))
+    train, test = load_split("mnist", str(root))
+    assert extractor.test_accuracy > 0.9, "a classifier of these 28x28 digits should be accurate"
+    real = metrics.sample_quality(train.x[:300], test, None, 20, 100, extractor)["kid"]
+    noise = np.random.default_rng(0).uniform(-1, 1, (300, train.x.shape[1])).astype(np.float32)
+    fake = metrics.sample_quality(noise, test, None, 20, 100, extractor)["kid"]
+    assert real < 0.05 < fake
+    cached = list(metrics.cache_dir().glob("mnist-1437x784-*-classifier-v1.pt"))
+    assert len(cached) == 1
+    metrics.features_for.cache_clear()
+    reloaded = metrics.features_for("mnist", str(root))
+    assert reloaded.test_accuracy == extractor.test_accuracy
+
+
+@pytest.mark.skipif(
+    not FASHION.is_dir(),
+    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
+)
+def test_real_fashion_mnist_floor_and_noise() -> None:
+    """Opt-in, real scale: the classifier of the 60,000 real images and the real-vs-real floor it gives."""
+    extractor = metrics.features_for("fashion-mnist", str(FASHION))
+    train, test = load_split("fashion-mnist", str(FASHION))
+    assert extractor.test_accuracy > 0.8
+    real = train.x[np.random.default_rng(0).choice(len(train), 500, replace=False)]
+    floor = metrics.sample_quality(real, test, None, 20, 100, extractor)["kid"]
+    noise = np.random.default_rng(1).uniform(-1, 1, real.shape).astype(np.float32)
+    assert floor < 0.03 and metrics.sample_quality(noise, test, None, 20, 100, extractor)["kid"] > 0.5
