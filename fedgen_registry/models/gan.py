@@ -12,9 +12,10 @@ import math
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 from torch.nn import functional
+from torch.nn.utils.parametrizations import spectral_norm
 
 from fedgen_registry.models.conv import ConvDiscriminator, ConvGenerator
 
@@ -27,6 +28,16 @@ class ModelConfig(BaseModel):
     conditional: bool = Field(False, description="Condition both networks on the class label (cGAN).")
     architecture: Literal["mlp", "conv"] = Field("mlp", description="MLP networks, or DCGAN-style convolutions.")
     width: int = Field(32, ge=1, description="Channels of the first convolution (conv only; doubled per halving).")
+    spectral_norm: bool = Field(
+        False,
+        description="Spectral normalisation of the MLP discriminator's layers (Miyato et al. 2018): the stable recipe.",
+    )
+
+    @model_validator(mode="after")
+    def _spectral_norm_on_mlp(self) -> ModelConfig:
+        if self.spectral_norm and self.architecture != "mlp":
+            raise ValueError("model.spectral_norm applies to the MLP discriminator; use model.architecture=mlp")
+        return self
 
 
 def _with_label(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
@@ -60,16 +71,13 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """A flattened image (and a label) -> one logit (real vs generated)."""
 
-    def __init__(self, in_dim: int, hidden: int, num_classes: int = 0) -> None:
+    def __init__(self, in_dim: int, hidden: int, num_classes: int = 0, spectral: bool = False) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.net = nn.Sequential(
-            nn.Linear(in_dim + num_classes, hidden),
-            nn.LeakyReLU(0.2),
-            nn.Linear(hidden, hidden),
-            nn.LeakyReLU(0.2),
-            nn.Linear(hidden, 1),
-        )
+        layers = [nn.Linear(in_dim + num_classes, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, 1)]
+        if spectral:
+            layers = [spectral_norm(layer) for layer in layers]
+        self.net = nn.Sequential(layers[0], nn.LeakyReLU(0.2), layers[1], nn.LeakyReLU(0.2), layers[2])
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(_with_label(x, labels, self.num_classes)).squeeze(1)
@@ -99,4 +107,4 @@ def build_discriminator(
     classes = num_classes if config.conditional else 0
     if config.architecture == "conv":
         return ConvDiscriminator(_image_shape(data_dim, shape), config.width, classes)
-    return MLPDiscriminator(data_dim, config.hidden, classes)
+    return MLPDiscriminator(data_dim, config.hidden, classes, config.spectral_norm)

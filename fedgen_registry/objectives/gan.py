@@ -8,7 +8,7 @@ MD-GAN error feedback (the generator loss's gradient with respect to the generat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,8 @@ from torch import nn
 from torch.nn import functional
 
 from fedgen_registry.data.local import LocalData
+
+GANLoss = Literal["bce", "hinge"]
 
 
 class OptimConfig(BaseModel):
@@ -28,6 +30,11 @@ class OptimConfig(BaseModel):
     lr_d: float = Field(1e-3, gt=0)
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
+    loss: GANLoss = Field(
+        "bce",
+        description="bce: the non-saturating loss of Goodfellow et al.; hinge: the hinge loss of the "
+        "spectral-norm recipe (Miyato et al. 2018), with model.spectral_norm and betas (0, 0.9).",
+    )
 
 
 def adam(module: nn.Module, lr: float, optim: OptimConfig) -> torch.optim.Adam:
@@ -78,17 +85,24 @@ def discriminator_loss(
     real_labels: torch.Tensor | None,
     fake: torch.Tensor,
     fake_labels_: torch.Tensor | None,
+    loss: GANLoss = "bce",
 ) -> torch.Tensor:
     real_logits = discriminator(real, real_labels)
     fake_logits = discriminator(fake, fake_labels_)
+    if loss == "hinge":
+        return functional.relu(1.0 - real_logits).mean() + functional.relu(1.0 + fake_logits).mean()
     return functional.binary_cross_entropy_with_logits(
         real_logits, torch.ones_like(real_logits)
     ) + functional.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
-def generator_loss(discriminator: nn.Module, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    """Non-saturating: the generator maximises log D(G(z))."""
+def generator_loss(
+    discriminator: nn.Module, fake: torch.Tensor, labels: torch.Tensor | None, loss: GANLoss = "bce"
+) -> torch.Tensor:
+    """Non-saturating: the generator maximises log D(G(z)); hinge: it maximises D(G(z))."""
     logits = discriminator(fake, labels)
+    if loss == "hinge":
+        return -logits.mean()
     return functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
 
 
@@ -99,10 +113,12 @@ def discriminator_step(
     fake: torch.Tensor,
     fake_labels_: torch.Tensor | None,
     conditional: bool,
+    loss_kind: GANLoss = "bce",
 ) -> float:
     """One update of D on a real batch (the size of ``fake``) against the given generated samples."""
     real, real_labels = data.batch(len(fake))
-    loss = discriminator_loss(discriminator, real, real_labels if conditional else None, fake.detach(), fake_labels_)
+    real_labels = real_labels if conditional else None
+    loss = discriminator_loss(discriminator, real, real_labels, fake.detach(), fake_labels_, loss_kind)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -124,8 +140,8 @@ def train_steps(
     for _ in range(steps):
         labels = fake_labels(optim.batch_size, data.num_classes, conditional)
         fake = generate(generator, optim.batch_size, latent_dim, labels)
-        d_total += discriminator_step(discriminator, opt_d, data, fake, labels, conditional)
-        loss = generator_loss(discriminator, fake, labels)
+        d_total += discriminator_step(discriminator, opt_d, data, fake, labels, conditional, optim.loss)
+        loss = generator_loss(discriminator, fake, labels, optim.loss)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()

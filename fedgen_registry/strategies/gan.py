@@ -18,8 +18,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -29,6 +31,7 @@ from torch import nn
 
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, size_weighted, weighted_mean
+from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import OptimConfig, train_steps
 from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
@@ -61,10 +64,67 @@ class PairServer(FedAvg):
 
 class FedAvgGANConfig(ImageGANConfig):
     local_steps: int = Field(5, ge=1, description="Alternating D/G updates per client per round.")
+    ema: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Decay of the server's moving average of the global generator, updated every round and "
+        "judged in its place (None: judge the last global generator).",
+    )
+
+
+class AveragedGeneratorServer(PairServer):
+    """A :class:`PairServer` that also keeps an exponential moving average of the global generator.
+
+    Averaging a GAN generator's weights over the last rounds smooths the oscillation of adversarial
+    training (the EMA generator of the stable GAN recipes, here per round, where the server sees it);
+    the moving average is judged instead of the last generator and is checkpointed with the server.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, clients_per_round: int | None, decay: float):
+        super().__init__(generator, discriminator, clients_per_round)
+        self.decay = decay
+        self.averaged = copy.deepcopy(generator)
+
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        metrics = super().aggregate(stage, server_round, replies)
+        with torch.no_grad():
+            current = self.generator.state_dict()
+            for name, average in self.averaged.state_dict().items():  # parameters and buffers (batch norm)
+                if average.is_floating_point():
+                    average.lerp_(current[name], 1.0 - self.decay)
+                else:
+                    average.copy_(current[name])
+        return metrics
+
+    def state_dict(self) -> State:
+        return {**super().state_dict(), "averaged_generator": self.averaged.state_dict()}
+
+    def load_state_dict(self, state: State) -> None:
+        super().load_state_dict(state)
+        self.averaged.load_state_dict(state["averaged_generator"])
 
 
 FEDAVG_GAN_SMOKE = {"rounds": 20, "clients": 10, "local_steps": 5}
 """FedAvg-GAN's smoke preset, which its centralized twin scales to one client."""
+
+STABLE_GAN_RECIPE = {
+    "model.spectral_norm": True,
+    "model.hidden": 256,
+    "optim.loss": "hinge",
+    "optim.lr_g": 2e-4,
+    "optim.lr_d": 2e-4,
+    "optim.beta1": 0.0,
+    "optim.beta2": 0.9,
+    "optim.batch_size": 64,
+    "ema": 0.8,
+}
+"""The GAN recipe that does not collapse on small data: a spectrally normalised discriminator, the hinge
+loss, Adam(0, 0.9) at 2e-4 (Miyato et al. 2018) and a moving average of the generator, judged in its place."""
+
+FEDAVG_GAN_QUALITY = {**STABLE_GAN_RECIPE, "rounds": 40, "clients": 10, "clients_per_round": 2, "local_steps": 50}
+"""FedAvg-GAN at the budget where it shows what it does (256,000 real-row visits); its centralized twin
+gets the same visits as 40 rounds of 100 steps."""
 
 
 class LocalGANClient(Client):
@@ -151,11 +211,28 @@ class FedAvgGANAlgorithm(ImageGANAlgorithm[ConfigT]):
     uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
     weighted_mean_upload = True
 
+    def __init__(self, config: ConfigT, run_dir: Path) -> None:
+        super().__init__(config, run_dir)
+        if getattr(config, "ema", None) is not None and type(self).make_server is not FedAvgGANAlgorithm.make_server:
+            raise FederationError(
+                f"ema is the FedAvg-GAN server's moving average of the generator; {type(self).__name__} builds its "
+                "own server and keeps none, so leave ema unset"
+            )
+
     def make_server(self) -> PairServer:
-        return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)
+        generator, discriminator = self.new_generator(), self.new_discriminator()
+        ema = getattr(self.config, "ema", None)
+        if ema is not None:
+            return AveragedGeneratorServer(generator, discriminator, self.config.clients_per_round, ema)
+        return PairServer(generator, discriminator, self.config.clients_per_round)
 
     def make_client(self, client_id: int) -> FedAvgGANClient:
         return FedAvgGANClient.for_algorithm(self, client_id)
+
+    def finish(self, server: Server) -> dict[str, Any]:
+        if isinstance(server, AveragedGeneratorServer):
+            return super().finish(SimpleNamespace(generator=server.averaged))  # type: ignore[arg-type]
+        return super().finish(server)
 
 
 class MixtureGenerator(nn.Module):

@@ -21,7 +21,7 @@ from fedgen_registry.data.dataset import Dataset
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.protocol import Server
 from fedgen_registry.metrics.artefacts import save_image_grid
-from fedgen_registry.metrics.image import features_for, sample_quality
+from fedgen_registry.metrics.image import features_for, prdc, sample_quality
 from fedgen_registry.metrics.memorisation import memorisation_report
 from fedgen_registry.models.gan import ModelConfig, build_discriminator, build_generator
 from fedgen_registry.objectives.gan import OptimConfig, generate
@@ -51,9 +51,12 @@ ConfigT = TypeVar("ConfigT", bound=ImageGANConfig)
 def evaluate_samples(
     samples: np.ndarray, reference: Dataset, labels: np.ndarray | None, config: EvalConfig, data: DataConfig
 ) -> dict[str, Any]:
-    """KID (and label accuracy) against ``reference`` on the features of ``data``'s own classifier."""
+    """KID (and label accuracy), precision and recall (with density and coverage, k = 5) against ``reference``
+    on the features of ``data``'s own classifier: KID alone cannot tell a collapsed generator from a good
+    one that misses some modes, recall can."""
     extractor = features_for(data.name, data.root)
-    return sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size, extractor)
+    quality = sample_quality(samples, reference, labels, config.kid_subsets, config.kid_subset_size, extractor)
+    return {**quality, **prdc(extractor.features(reference.x), extractor.features(samples))}
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ One module per family, so that asking for one twin imports only its own family's
 from __future__ import annotations
 
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FEDAVG_GAN_SMOKE, FedAvgGANAlgorithm, FedAvgGANConfig
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, FEDAVG_GAN_SMOKE, FedAvgGANAlgorithm, FedAvgGANConfig
 from fedgen_registry.tasks.centralized import centralized_registration
 
 
@@ -14,7 +14,7 @@ from fedgen_registry.tasks.centralized import centralized_registration
     "centralized-gan",
     family="gan",
     summary="Centralized GAN baseline: the FedAvg-GAN model and steps on all the data at one place.",
-    **centralized_registration(FedAvgGANConfig, {"smoke": FEDAVG_GAN_SMOKE}),
+    **centralized_registration(FedAvgGANConfig, {"smoke": FEDAVG_GAN_SMOKE, "quality": FEDAVG_GAN_QUALITY}),
 )
 class CentralizedGAN(FedAvgGANAlgorithm[FedAvgGANConfig]):
     """Same server and client logic as FedAvg-GAN; only the config differs (one client)."""

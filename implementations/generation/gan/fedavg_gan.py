@@ -11,7 +11,7 @@ file registers it with its presets.
 from __future__ import annotations
 
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FEDAVG_GAN_SMOKE, FedAvgGANAlgorithm, FedAvgGANConfig
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, FEDAVG_GAN_SMOKE, FedAvgGANAlgorithm, FedAvgGANConfig
 
 
 @register(
@@ -21,6 +21,7 @@ from fedgen_registry.strategies.gan import FEDAVG_GAN_SMOKE, FedAvgGANAlgorithm,
     summary="FedAvg of generator and discriminator, weighted by client data size (MLP GAN on 8x8 digits).",
     presets={
         "smoke": FEDAVG_GAN_SMOKE,
+        "quality": FEDAVG_GAN_QUALITY,
         "fed-gal-fan-liu-2020": {
             "rounds": 100,
             "clients": 10,
