@@ -287,14 +287,16 @@ def precision_recall(implementation: str, overrides: Mapping[str, Any], run_dir:
 
 
 def shared_evaluation(target: Any) -> bool:
-    """Whether the run is judged like every image GAN: samples from noise (``ImageGANAlgorithm.finish``).
+    """Whether the run is judged like every image GAN: samples from noise (``ImageGANAlgorithm.finish``, or
+    FedAvg-GAN's, which samples its moving-average generator the same way when one is kept).
 
     An algorithm with its own ``finish`` may judge other samples (translations, images generated from the
     held-out images' masks: an easier task), so the summary ranks only runs judged the shared way.
     """
+    from fedgen_registry.strategies.gan import FedAvgGANAlgorithm
     from fedgen_registry.tasks.image_gan import ImageGANAlgorithm
 
-    return getattr(target, "finish", None) is ImageGANAlgorithm.finish
+    return getattr(target, "finish", None) in (ImageGANAlgorithm.finish, FedAvgGANAlgorithm.finish)
 
 
 def _safe_precision_recall(

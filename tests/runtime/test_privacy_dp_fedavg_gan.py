@@ -49,7 +49,9 @@ def test_no_generator_parameter_ever_travels(make_engine: Callable[..., Any], se
             if name.startswith("g."):
                 leaks.append(name)
 
-    engine = make_engine("dp-fedavg-gan", rounds=2, clients=4, secure_aggregation=secure, observer=spy)
+    engine = make_engine(
+        "dp-fedavg-gan", rounds=2, clients=4, clients_per_round=4, secure_aggregation=secure, observer=spy
+    )
     engine.run()
     assert not leaks
     assert not any(isinstance(v, MLPGenerator) for client in engine.clients.values() for v in vars(client).values())
