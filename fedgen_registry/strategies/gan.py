@@ -40,7 +40,7 @@ from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm, ImageGAN
 StalenessRule = Literal["constant", "exponential", "hinge"]
 PROFILE = "query.label_histogram"
 """The message a server sends to ask a client for its :func:`label_histogram`."""
-ClientT = TypeVar("ClientT", bound="FedAvgGANClient")
+ClientT = TypeVar("ClientT", bound="LocalGANClient")
 GAN_LOSSES = ("d_loss", "g_loss")
 """The losses a GAN client reports, which its FedAvg server averages into the round's metrics."""
 
@@ -147,6 +147,24 @@ class LocalGANClient(Client):
         self.data, self.generator, self.discriminator = data, generator, discriminator
         self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
 
+    @classmethod
+    def for_algorithm(cls: type[ClientT], algorithm: ImageGANAlgorithm[Any], client_id: int) -> ClientT:
+        """This client for one of ``algorithm``'s clients: its rows, fresh networks, the local-steps recipe.
+
+        Shared by every variant that changes only the server, adds to the reply or keeps its own state, so the networks
+        are built in the same order, and from the same seeds, everywhere.
+        """
+        config = algorithm.config
+        return cls(
+            algorithm.client_data(client_id),
+            algorithm.new_generator(),
+            algorithm.new_discriminator(),
+            config.optim,
+            config.local_steps,
+            config.model.latent_dim,
+            algorithm.conditional,
+        )
+
     def train(self) -> dict[str, float]:
         """``local_steps`` alternating D and G updates with fresh Adam optimizers; the mean losses."""
         return train_steps(
@@ -162,24 +180,6 @@ class LocalGANClient(Client):
 
 class FedAvgGANClient(LocalGANClient):
     """Stateless between rounds: its networks are overwritten by every message (no private state to keep)."""
-
-    @classmethod
-    def for_algorithm(cls: type[ClientT], algorithm: ImageGANAlgorithm[Any], client_id: int) -> ClientT:
-        """This client for one of ``algorithm``'s clients: its rows, fresh networks, the local-steps recipe.
-
-        Shared by every variant that changes only the server (or adds to the reply), so the networks
-        are built in the same order, and from the same seeds, everywhere.
-        """
-        config = algorithm.config
-        return cls(
-            algorithm.client_data(client_id),
-            algorithm.new_generator(),
-            algorithm.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            algorithm.conditional,
-        )
 
     def handle(self, message: Message) -> Message:
         if message.message_type != TRAIN:

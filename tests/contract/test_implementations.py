@@ -132,7 +132,7 @@ def test_declared_uploads_agree_with_the_catalogue(contract: Contract, request: 
     known_gap(request, CATALOGUE_GAPS, contract.id)
     listed = catalogue_words().get(contract.id)
     if listed is None:
-        pytest.skip(f"{contract.id} is registry-only (no catalogue entry uses it): nothing to agree with")
+        pytest.skip(reason=f"{contract.id} is registry-only (no catalogue entry uses it): nothing to agree with")
     missing = sorted(set(contract.spec.target.uploads.values()) - listed)
     assert not missing, f"{contract.id} uploads {missing}, which the entries using it do not list ({sorted(listed)})"
 

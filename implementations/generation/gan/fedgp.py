@@ -16,13 +16,11 @@ from types import MappingProxyType
 from pydantic import Field
 from torch import nn
 
-from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
-from fedgen_registry.federation.protocol import Client, Message, State
-from fedgen_registry.objectives.gan import OptimConfig, train_steps
+from fedgen_registry.federation.protocol import Message, State
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.fedavg import FedAvg, Network
-from fedgen_registry.strategies.gan import GAN_LOSSES
+from fedgen_registry.strategies.gan import GAN_LOSSES, LocalGANClient
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 TRAIN = "train.fedgp"
@@ -40,35 +38,14 @@ class FedGPServer(FedAvg):
         self.generator = generator
 
 
-class FedGPClient(Client):
+class FedGPClient(LocalGANClient):
     """Its discriminator is private state that persists across rounds; its generator is overwritten each round."""
-
-    def __init__(
-        self,
-        data: LocalData,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        optim: OptimConfig,
-        local_steps: int,
-        latent_dim: int,
-        conditional: bool,
-    ) -> None:
-        self.data, self.generator, self.discriminator = data, generator, discriminator
-        self.optim, self.local_steps, self.latent_dim, self.conditional = optim, local_steps, latent_dim, conditional
 
     def handle(self, message: Message) -> Message:
         if message.message_type != TRAIN:
             raise ValueError(f"a FedGP client does not handle {message.message_type!r}")
         load_module_arrays(self.generator, message.arrays, "g.")
-        losses = train_steps(
-            self.generator,
-            self.discriminator,
-            self.optim,
-            self.data,
-            self.local_steps,
-            self.latent_dim,
-            self.conditional,
-        )
+        losses = self.train()
         return Message(TRAIN, module_arrays(self.generator, "g."), {"num_examples": len(self.data.y), **losses})
 
     def state_dict(self) -> State:
@@ -96,13 +73,4 @@ class FedGP(ImageGANAlgorithm[FedGPConfig]):
         return FedGPServer(self.new_generator(), self.config.clients_per_round)
 
     def make_client(self, client_id: int) -> FedGPClient:
-        config = self.config
-        return FedGPClient(
-            self.client_data(client_id),
-            self.new_generator(),
-            self.new_discriminator(),
-            config.optim,
-            config.local_steps,
-            config.model.latent_dim,
-            self.conditional,
-        )
+        return FedGPClient.for_algorithm(self, client_id)
