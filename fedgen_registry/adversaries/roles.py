@@ -8,12 +8,12 @@ and an eavesdropper is handed the engine's deliveries. None of them changes what
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fedgen_registry.federation.local import Delivery
-from fedgen_registry.federation.protocol import Algorithm, Client, Message, Server, State
+from fedgen_registry.federation.protocol import Algorithm, Client, Message, Server, State, WrappedServer
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Observed:
     message: Message
 
 
-class CuriousServer(Server):
+class CuriousServer(WrappedServer):
     """An honest-but-curious server: aggregates exactly as ``inner`` does and keeps every reply it received.
 
     The transcript is the attacker's view (the input to a reconstruction or membership attack); it is not
@@ -34,28 +34,12 @@ class CuriousServer(Server):
     """
 
     def __init__(self, inner: Server) -> None:
-        self.inner = inner
-        self.clients_per_round = inner.clients_per_round
+        super().__init__(inner)
         self.transcript: list[Observed] = []
-
-    def sample(self, server_round: int, available: Sequence[int], rng: Any) -> list[int]:
-        return self.inner.sample(server_round, available, rng)
-
-    def stages(self, server_round: int) -> Sequence[str]:
-        return self.inner.stages(server_round)
-
-    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
-        return self.inner.configure(stage, server_round, clients)
 
     def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
         self.transcript.extend(Observed(server_round, stage, cid, replies[cid]) for cid in sorted(replies))
         return self.inner.aggregate(stage, server_round, replies)
-
-    def state_dict(self) -> State:
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state: State) -> None:
-        self.inner.load_state_dict(state)
 
 
 Tamper = Callable[[Message, Message], Message]

@@ -85,6 +85,37 @@ class Server(ABC):
     def load_state_dict(self, state: State) -> None: ...
 
 
+class WrappedServer(Server):
+    """A server wrapped around another, as Flower's DP wrappers wrap a strategy: every hook goes to ``inner``.
+
+    Mechanisms (robust aggregation, DP-FedAvg) and adversary roles (a curious server) subclass it and
+    override only the hooks they change, so the wrapped strategy keeps everything else, its networks and
+    its checkpointed state included; evaluation reads ``inner``.
+    """
+
+    def __init__(self, inner: Server) -> None:
+        self.inner = inner
+        self.clients_per_round = inner.clients_per_round
+
+    def sample(self, server_round: int, available: Sequence[int], rng: np.random.Generator) -> list[int]:
+        return self.inner.sample(server_round, available, rng)
+
+    def stages(self, server_round: int) -> Sequence[str]:
+        return self.inner.stages(server_round)
+
+    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
+        return self.inner.configure(stage, server_round, clients)
+
+    def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
+        return self.inner.aggregate(stage, server_round, replies)
+
+    def state_dict(self) -> State:
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state: State) -> None:
+        self.inner.load_state_dict(state)
+
+
 class Client(ABC):
     """Client logic: one message in, one reply out; private state persists between messages."""
 

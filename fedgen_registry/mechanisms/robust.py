@@ -20,7 +20,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from fedgen_registry.federation.protocol import Algorithm, Message, Server, State
+from fedgen_registry.federation.protocol import Algorithm, Message, Server, WrappedServer
 
 Rule = Literal["median", "trimmed-mean", "krum"]
 
@@ -84,33 +84,18 @@ def robust_aggregate(arrays: Sequence[Mapping[str, torch.Tensor]], config: Robus
     return krum(arrays, config.malicious, config.keep)
 
 
-class RobustAggregation(Server):
+class RobustAggregation(WrappedServer):
     """``inner`` with its weighted mean of uploads replaced by :func:`robust_aggregate` (see the module)."""
 
     def __init__(self, inner: Server, config: RobustConfig) -> None:
-        self.inner, self.config = inner, config
-        self.clients_per_round = inner.clients_per_round
-
-    def sample(self, server_round: int, available: Sequence[int], rng: Any) -> list[int]:
-        return self.inner.sample(server_round, available, rng)
-
-    def stages(self, server_round: int) -> Sequence[str]:
-        return self.inner.stages(server_round)
-
-    def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
-        return self.inner.configure(stage, server_round, clients)
+        super().__init__(inner)
+        self.config = config
 
     def aggregate(self, stage: str, server_round: int, replies: Mapping[int, Message]) -> dict[str, float]:
         order = sorted(replies)
         robust = robust_aggregate([replies[cid].arrays for cid in order], self.config)
         stand_ins = {cid: Message(replies[cid].message_type, robust, replies[cid].config) for cid in order}
         return self.inner.aggregate(stage, server_round, stand_ins)
-
-    def state_dict(self) -> State:
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state: State) -> None:
-        self.inner.load_state_dict(state)
 
 
 def with_robust_aggregation(algorithm_class: type[Algorithm[Any]], config: RobustConfig) -> type[Algorithm[Any]]:

@@ -38,7 +38,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.protocol import Message, Scalar, Server, State
+from fedgen_registry.federation.protocol import Message, Scalar, State, WrappedServer
 from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.mechanisms.crypto.secagg import KEYS_STAGE, SCHEME, UNMASK_STAGE, SecAggServer
 from fedgen_registry.mechanisms.privacy import accounting
@@ -157,7 +157,7 @@ def update_arrays(vector: torch.Tensor, received: Mapping[str, torch.Tensor]) ->
     return {UPDATE + name: value for name, value in unflatten(vector, received).items()}
 
 
-class DPFedAvg(Server):
+class DPFedAvg(WrappedServer):
     """Client-level DP-FedAvg around a FedAvg server: clip, sum, noise, divide by the expected count, then FedAvg.
 
     ``inner`` is a :class:`~fedgen_registry.strategies.fedavg.FedAvg` server: its aggregate is the
@@ -190,9 +190,10 @@ class DPFedAvg(Server):
         seed: int,
         secure_aggregation: bool = False,
     ) -> None:
-        self.inner, self.config = inner, config
+        super().__init__(inner)
+        self.inner: FedAvg = inner
+        self.config = config
         self.num_clients, self.seed = num_clients, seed
-        self.clients_per_round = inner.clients_per_round
         self.expected_clients = inner.clients_per_round or num_clients
         self.secagg = SecAggServer() if secure_aggregation else None
         self.releases = 0
