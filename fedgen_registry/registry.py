@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from fedgen_registry.catalog.claims import Claim
 from fedgen_registry.index import IMPLEMENTATIONS_PACKAGE, declared_modules
 from fedgen_registry.suggest import UnknownIdError
 
@@ -47,6 +48,8 @@ class ImplementationSpec:
     summary: str
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     module: str = ""
+    claim: Claim | None = None
+    """The paper's headline claim as a comparison ``fedgen reproduce`` decides."""
 
     def preset(self, name: str | None) -> Mapping[str, Any]:
         """The overrides of a named preset (``None``: the config's defaults)."""
@@ -73,6 +76,7 @@ class Registry:
         family: str,
         summary: str,
         presets: Mapping[str, Mapping[str, Any]] | None = None,
+        claim: Claim | None = None,
     ) -> Callable[[T], T]:
         """Decorator: record ``target`` under ``implementation_id``. Each preset must validate against ``config``."""
         if not _ID.match(implementation_id):
@@ -92,7 +96,7 @@ class Registry:
                     f"implementation id {implementation_id!r} registered twice: in {existing.module} and in {module}"
                 )
             self._specs[implementation_id] = ImplementationSpec(
-                implementation_id, target, config, family, summary, MappingProxyType(frozen_presets), module
+                implementation_id, target, config, family, summary, MappingProxyType(frozen_presets), module, claim
             )
             return target
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fedgen_registry.catalog.loader import CatalogError, Problem, load_papers
 from fedgen_registry.catalog.query import FACETS, Catalog
+from fedgen_registry.catalog.reproductions import load_all
 from fedgen_registry.catalog.schema import Paper
 
 __all__ = [
@@ -47,4 +48,8 @@ def load_catalog(path: str | os.PathLike[str] | None = None, check_implementatio
     papers, problems = load_papers(root, implementation_ids)
     if problems:
         raise CatalogError(problems)
-    return Catalog(papers)
+    stored = load_all(root)
+    return Catalog(
+        paper.with_reproduction(stored.get(paper.implementation.id)) if paper.implementation else paper
+        for paper in papers
+    )

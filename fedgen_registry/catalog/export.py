@@ -15,7 +15,7 @@ COLUMNS: tuple[str, ...] = (
     "strand", "also_strands", "model_types", "partitioning", "topology", "participation", "one_shot",
     "asynchronous", "personalized", "aggregation", "shared", "privacy", "dp_level", "epsilon", "delta",
     "adversary", "capabilities", "modalities", "datasets", "implementation_id", "preset", "implementation_status",
-    "implemented", "fidelity", "verification", "summary",
+    "implemented", "fidelity", "reproduction", "verification", "summary",
 )  # fmt: skip
 
 
@@ -62,6 +62,7 @@ def record(paper: Paper) -> dict[str, Any]:
         "implementation_status": impl.status.value if impl else None,
         "implemented": paper.implemented,
         "fidelity": impl.fidelity.value if impl and impl.fidelity else None,
+        "reproduction": paper.reproduction.value if paper.reproduction else None,
         "verification": paper.verification.status.value,
         "summary": paper.summary,
     }

@@ -22,6 +22,7 @@ from fedgen_registry.catalog.vocab import (
     Partitioning,
     PrivacyMechanism,
     Strand,
+    Verdict,
     VerificationStatus,
     Vocabulary,
 )
@@ -60,6 +61,12 @@ FACETS: dict[str, Facet] = {
         Facet("partitioning", lambda p: (p.fl_setting.partitioning.value,), Partitioning, "how data is partitioned"),
         Facet("fidelity", _fidelity, Fidelity, "honesty label of the implementation"),
         Facet("verification", lambda p: (p.verification.status.value,), VerificationStatus, "fact-check status"),
+        Facet(
+            "reproduction",
+            lambda p: (p.reproduction.value,) if p.reproduction else (),
+            Verdict,
+            "verdict of `fedgen reproduce` on the paper's headline claim",
+        ),
     )
 }
 BOOLEAN_FACETS = {

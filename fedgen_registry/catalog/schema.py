@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
+from fedgen_registry.catalog.claims import Reproduction
 from fedgen_registry.catalog.vocab import (
     Adversary,
     AggregationMethod,
@@ -29,6 +30,7 @@ from fedgen_registry.catalog.vocab import (
     SharedArtifact,
     Strand,
     Topology,
+    Verdict,
     VerificationStatus,
     Vocabulary,
 )
@@ -229,6 +231,8 @@ class Paper(Strict):
     )
     implementation: Implementation | None = None
     verification: Verification
+    _reproduction: Reproduction | None = PrivateAttr(None)
+    """The stored ``fedgen reproduce`` result of its implementation's claim, attached by the loader."""
 
     @model_validator(mode="after")
     def _coherent(self) -> Paper:
@@ -257,6 +261,23 @@ class Paper(Strict):
     @property
     def implemented(self) -> bool:
         return self.implementation is not None and self.implementation.status is ImplementationStatus.AVAILABLE
+
+    @property
+    def reproduction(self) -> Verdict | None:
+        """The verdict on its implementation's headline claim (pending until one is recorded; None if not run)."""
+        if not self.implemented:
+            return None
+        return self._reproduction.verdict if self._reproduction else Verdict.PENDING
+
+    @property
+    def reproduction_result(self) -> Reproduction | None:
+        """The stored result behind :attr:`reproduction`: the claim, the numbers, the checks."""
+        return self._reproduction if self.implemented else None
+
+    def with_reproduction(self, result: Reproduction | None) -> Paper:
+        """This paper carrying the stored result of its implementation's claim (the loader's step)."""
+        self._reproduction = result
+        return self
 
 
 def json_schema() -> dict[str, Any]:

@@ -282,6 +282,22 @@ class Fidelity(Vocabulary):
     )
 
 
+class Verdict(Vocabulary):
+    """What ``fedgen reproduce`` found for the headline claim of a paper's implementation."""
+
+    REPRODUCED = ("reproduced", "Every comparison of the claim held on the seed means of a fresh run.")
+    NOT_REPRODUCED = ("not-reproduced", "At least one comparison of the claim failed (the numbers say by how much).")
+    NOT_CHECKABLE = (
+        "not-checkable",
+        "The claim cannot be checked on this machine (data that is not shipped, a scale out of reach); the reason is stated.",
+    )
+    PENDING = ("pending", "A registered implementation whose claim has no recorded result yet.")
+
+    @property
+    def label(self) -> str:
+        return {"not-reproduced": "not reproduced", "not-checkable": "not checkable here"}.get(self.value, self.value)
+
+
 class ImplementationStatus(Vocabulary):
     AVAILABLE = ("available", "A registered implementation runs this paper: `fedgen run <paper-id>`.")
     PLANNED = ("planned", "An implementation is planned under this id but not registered yet.")
@@ -308,5 +324,6 @@ ALL_VOCABULARIES: tuple[type[Vocabulary], ...] = (
     Modality,
     Fidelity,
     ImplementationStatus,
+    Verdict,
     VerificationStatus,
 )

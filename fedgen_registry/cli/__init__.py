@@ -1,7 +1,7 @@
 """The ``fedgen`` command: a thin shell over the library (parse, call, print), one module per command group.
 
 :mod:`.catalogue` (list, show, cite, validate, schema), :mod:`.run` (run, implementations), :mod:`.site`
-(site build/serve/runs) and :mod:`.compare`; :mod:`.shell` holds what they share (one-line errors and
+(site build/serve/runs), :mod:`.compare` and :mod:`.reproduce`; :mod:`.shell` holds what they share (one-line errors and
 their exit codes). Every command imports what it needs when it runs, so ``fedgen list`` does not pay
 for torch, mkdocs or matplotlib.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from fedgen_registry.cli import catalogue, compare, run, site
+from fedgen_registry.cli import catalogue, compare, reproduce, run, site
 from fedgen_registry.cli.shell import State
 
 
@@ -27,9 +27,10 @@ def main(debug: bool) -> None:
       fedgen show md-gan-2018
       fedgen cite md-gan-2018 gs-wgan-2020 >> refs.bib
       fedgen run md-gan-2018 --set rounds=3
+      fedgen reproduce md-gan-2018
     """
     State.debug = debug
 
 
-for command in (*catalogue.COMMANDS, *run.COMMANDS, *site.COMMANDS, *compare.COMMANDS):
+for command in (*catalogue.COMMANDS, *run.COMMANDS, *site.COMMANDS, *compare.COMMANDS, *reproduce.COMMANDS):
     main.add_command(command)

@@ -34,6 +34,7 @@ from fedgen_registry.catalog.vocab import (
 from fedgen_registry.sitegen import layout
 from fedgen_registry.sitegen.markup import attr, code_span, fence, md, safe_url, table
 from fedgen_registry.sitegen.related import related
+from fedgen_registry.sitegen.reproduction import claim_section
 from fedgen_registry.sitegen.runs import PRESET, RunArtefacts, scalar_rows
 from fedgen_registry.sitegen.taxonomy import chip, chips
 
@@ -170,6 +171,7 @@ def _implementation(paper: Paper, page: str, run: RunArtefacts | None) -> str:
     ]
     if impl.deviations:
         parts.append("Deviations from the paper:\n\n" + "\n".join(f"- {md(d)}" for d in impl.deviations) + "\n")
+    parts.append(claim_section(paper, page))
     parts.append(_run_results(paper, run, page))
     return "\n".join(parts)
 

@@ -34,6 +34,7 @@ CATALOGUE_FACETS: tuple[str, ...] = (
     "adversary",
     "modality",
     "fidelity",
+    "reproduction",
 )
 CATALOGUE_FLAGS: tuple[str, ...] = ("code_available", "implemented")
 

@@ -17,6 +17,8 @@ from fedgen_registry.tasks.classification import ClassificationConfig, Classific
 
 FEDAVG_CLASSIFIER_SMOKE = {"rounds": 20, "clients": 10, "local_steps": 10}
 """The smoke preset of FedAvg of a classifier (IID digits), which its centralized twin scales to one client."""
+FEDAVG_CLASSIFIER_QUALITY = {"rounds": 50, "clients": 10, "local_steps": 10}
+"""FedAvg of a classifier run to convergence on the digits (every client every round, 500 local steps each)."""
 
 
 class FedAvgClassifierAlgorithm(ClassificationTask[ClassificationConfig]):
