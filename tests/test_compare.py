@@ -17,7 +17,7 @@ from fedgen_registry.cli import main
 from fedgen_registry.data.local import LocalData, SampleMeter
 from fedgen_registry.registry import ImplementationSpec
 from fedgen_registry.runs.compare import COLUMNS, Candidate, CompareSettings, budget_rounds, cell, select
-from fedgen_registry.sitegen.compare import MISSING, compare_snippet
+from fedgen_registry.sitegen.compare import RESULTS_FOLDER, compare_body, missing
 
 ONLY = ("fedavg-gan", "dp-fedavg-gan")
 IDS = {"centralized-gan", *ONLY}
@@ -94,12 +94,14 @@ def test_markdown_agrees_with_json(compared: tuple[dict[str, Any], Path]) -> Non
 
 
 def test_site_snippet_renders_the_cached_results(compared: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
-    assert compare_snippet(tmp_path) == MISSING
+    assert compare_body(tmp_path, "gan") == missing("gan")
     results, out = compared
-    (tmp_path / "compare").mkdir()
-    (tmp_path / "compare" / "gan.json").write_text(json.dumps(results), encoding="utf-8")
-    (tmp_path / "compare" / "gan.png").write_bytes((out / "gan.png").read_bytes())
-    assert compare_snippet(tmp_path) == (out / "gan.md").read_text(encoding="utf-8")
+    cache = tmp_path / RESULTS_FOLDER
+    cache.mkdir(parents=True)
+    (cache / "gan.json").write_text(json.dumps(results), encoding="utf-8")
+    (cache / "gan.png").write_bytes((out / "gan.png").read_bytes())
+    expected = (out / "gan.md").read_text(encoding="utf-8").replace("(gan.png)", "(../../compare/results/gan.png)")
+    assert compare_body(tmp_path, "gan") == expected
 
 
 class _TabularConfig(BaseModel):

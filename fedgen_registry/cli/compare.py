@@ -13,6 +13,15 @@ from fedgen_registry.cli.shell import guard
 @click.command("compare")
 @click.option("--family", default="gan", show_default=True, help="Registry family to compare.")
 @click.option(
+    "--preset",
+    type=click.Choice(["smoke", "quality"]),
+    default="smoke",
+    show_default=True,
+    help="smoke: short runs equalised by a probe; quality: each quality preset over --seeds (shares runs with "
+    "fedgen reproduce when --out is the same folder).",
+)
+@click.option("--seeds", type=int, multiple=True, help="Seeds of a quality comparison (repeat; default 0, 1, 2).")
+@click.option(
     "--partition",
     "partitions",
     multiple=True,
@@ -28,6 +37,8 @@ from fedgen_registry.cli.shell import guard
 @guard
 def compare_command(
     family: str,
+    preset: str,
+    seeds: Sequence[int],
     partitions: Sequence[str],
     alpha: float,
     clients: int,
@@ -36,12 +47,12 @@ def compare_command(
     out: str,
     results: str | None,
 ) -> None:
-    """Run every implementation's smoke preset on the same partitions beside the centralized baseline.
+    """Run a family's implementations on the same partitions beside the centralized baseline.
 
     \b
     Examples:
       fedgen compare --only fedavg-gan --only md-gan --set rounds=2
-      fedgen compare --out runs/compare --results site/compare
+      fedgen compare --preset quality --family vae --out runs/reproduce --results site/compare/results
     """
     from fedgen_registry.runs.compare import CompareSettings, compare
     from fedgen_registry.runs.runner import parse_assignments
@@ -56,7 +67,13 @@ def compare_command(
         overrides=parse_assignments(assignments),
         results=Path(results) if results else None,
     )
-    outcome = compare(settings, log=lambda line: click.echo(line, err=True))
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    if preset == "quality":
+        from fedgen_registry.runs.quality_compare import compare_quality
+
+        outcome = compare_quality(settings, tuple(seeds) or (0, 1, 2), log)
+    else:
+        outcome = compare(settings, log=log)
     report = settings.results_dir / f"{settings.comparison.results_stem}.md"
     click.echo(f"{len(outcome['rows'])} run(s), {len(outcome['skipped'])} skipped: {report}")
 

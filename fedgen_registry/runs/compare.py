@@ -43,12 +43,33 @@ class FamilyComparison:
     """What a run of this family trains, as the skip reasons name it."""
     max_round_factor: int = 5
     """Equalised rounds are capped at this multiple of the preset's rounds (a run that reads few rows per round)."""
+    title: str = "Federated GANs"
+    """The heading of the family's Compare page."""
+    reference: str = "fedavg-gan"
+    """The family algorithm (FedAvg of the family's model) shown beside the baseline on the home page."""
+    metrics: tuple[str, ...] = ("kid", "recall", "precision", "copied_fraction")
+    """What the quality comparison reports per run (``metrics.json`` keys), the headline first."""
+    lower_is_better: bool = True
+    """Whether a smaller headline metric is a better result (KID, perplexity) or a larger one (quality score)."""
+
+    @property
+    def headline(self) -> str:
+        return self.metrics[0]
 
 
 FAMILIES: Mapping[str, FamilyComparison] = {
     "gan": FamilyComparison("centralized-gan", "digits", "gan", "image GAN"),
-    "vae": FamilyComparison("centralized-vae", "digits", "vae", "image VAE"),
-    "diffusion": FamilyComparison("centralized-diffusion", "digits", "diffusion", "image diffusion model"),
+    "vae": FamilyComparison(
+        "centralized-vae", "digits", "vae", "image VAE", title="Federated VAEs", reference="fedavg-vae"
+    ),
+    "diffusion": FamilyComparison(
+        "centralized-diffusion",
+        "digits",
+        "diffusion",
+        "image diffusion model",
+        title="Federated diffusion models",
+        reference="fedavg-diffusion",
+    ),
 }
 
 
@@ -110,25 +131,25 @@ REQUIRED_SETTINGS = frozenset({"rounds", "clients", "data.name", "data.partition
 """What an implementation's config must offer to run on the shared partitions."""
 
 
-def skip_reason(implementation: str, comparison: FamilyComparison) -> str | None:
-    """Why an implementation cannot join the comparison (``None``: it can)."""
+def skip_reason(implementation: str, comparison: FamilyComparison, preset: str = PRESET) -> str | None:
+    """Why an implementation cannot join the comparison at ``preset`` (``None``: it can)."""
     from fedgen_registry.registry import get_implementation
     from fedgen_registry.runs.runner import config_keys, resolve
 
     spec = get_implementation(implementation)
-    if PRESET not in spec.presets:
-        return f"no {PRESET!r} preset"
+    if preset not in spec.presets:
+        return f"no {preset!r} preset"
     missing = sorted(REQUIRED_SETTINGS - set(config_keys(spec.config)))
     if missing:
         return f"its config has no {', '.join(missing)} setting(s): not a partitioned {comparison.models}"
-    config: Any = resolve(implementation, preset=PRESET).config
+    config: Any = resolve(implementation, preset=preset).config
     if config.data.name != comparison.dataset:
-        return f"its smoke preset trains on {config.data.name!r}, not {comparison.dataset!r}"
+        return f"its {preset} preset trains on {config.data.name!r}, not {comparison.dataset!r}"
     return None
 
 
-def select(settings: CompareSettings) -> tuple[list[Candidate], list[dict[str, str]]]:
-    """The implementations to run (baseline first) and those skipped, each with the reason."""
+def select(settings: CompareSettings, preset: str = PRESET) -> tuple[list[Candidate], list[dict[str, str]]]:
+    """The implementations to run at ``preset`` (baseline first) and those skipped, each with the reason."""
     from fedgen_registry.registry import get_implementation, list_implementations
     from fedgen_registry.runs.runner import resolve
 
@@ -144,13 +165,13 @@ def select(settings: CompareSettings) -> tuple[list[Candidate], list[dict[str, s
     candidates: list[Candidate] = []
     skipped: list[dict[str, str]] = []
     for implementation in [baseline, *(i for i in chosen if i != baseline)]:
-        reason = skip_reason(implementation, settings.comparison)
+        reason = skip_reason(implementation, settings.comparison, preset)
         if reason is not None:
             skipped.append({"implementation": implementation, "reason": reason})
             continue
         papers = uses.get(implementation, [])
         fidelities = sorted({f for _, f in papers if f})
-        config: Any = resolve(implementation, preset=PRESET).config
+        config: Any = resolve(implementation, preset=preset).config
         candidates.append(
             Candidate(
                 implementation,

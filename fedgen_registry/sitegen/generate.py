@@ -10,9 +10,10 @@ import shutil
 from pathlib import Path
 
 from fedgen_registry.catalog.query import Catalog
+from fedgen_registry.runs.compare import FAMILIES
 from fedgen_registry.sitegen import layout
 from fedgen_registry.sitegen.catalogue import catalogue_page
-from fedgen_registry.sitegen.compare import COMPARE_SNIPPET, compare_snippet
+from fedgen_registry.sitegen.compare import compare_page, compare_page_path
 from fedgen_registry.sitegen.glossary import glossary_page
 from fedgen_registry.sitegen.home import home_snippet
 from fedgen_registry.sitegen.paper import paper_page
@@ -34,7 +35,7 @@ def generate(catalog: Catalog, docs_dir: Path) -> list[Path]:
         _write(docs_dir, layout.CATALOGUE, catalogue_page(catalog)),
         _write(docs_dir, layout.GLOSSARY, glossary_page(catalog)),
     ]
-    written.append(_write(docs_dir, COMPARE_SNIPPET, compare_snippet(docs_dir)))
+    written += [_write(docs_dir, compare_page_path(f), compare_page(docs_dir, f)) for f in FAMILIES]
     runs = load_runs(docs_dir)
     written += [_write(docs_dir, layout.paper_page(p.id), paper_page(p, catalog, runs.get(p.id))) for p in catalog]
     written += sorted((docs_dir / layout.IMAGES).glob("*.png"))
