@@ -21,6 +21,7 @@ _EXPORTS = {
     "list_implementations": "fedgen_registry.registry",
     "run": "fedgen_registry.runs.runner",
     "resolve": "fedgen_registry.runs.runner",
+    "reproduce": "fedgen_registry.runs.reproduce",
 }
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "list_implementations",
     "load_catalog",
     "register",
+    "reproduce",
     "resolve",
     "run",
 ]

@@ -175,6 +175,9 @@ def _print_paper(paper: Any) -> None:
         )
         for deviation in impl.deviations:
             grid.add_row("", f"- {deviation}")
+        result = paper.reproduction_result
+        claim = f"{result.statement}" if result else "no result recorded yet"
+        grid.add_row("claim", f"{paper.reproduction.label}: {claim}   (fedgen reproduce {paper.id})")
     else:
         grid.add_row("run", f"planned: implementation {impl.id!r}, preset {impl.preset!r}")
     console = Console()

@@ -47,14 +47,13 @@ def reproduce_command(
       fedgen reproduce --family vae --record
       fedgen list --reproduction not-reproduced
     """
-    from fedgen_registry.catalog import default_catalog_path, load_catalog
+    from fedgen_registry.catalog import default_catalog_path
     from fedgen_registry.catalog.claims import drift
     from fedgen_registry.catalog.reproductions import load_stored, save_stored
     from fedgen_registry.registry import get_implementation, list_implementations
-    from fedgen_registry.runs.reproduce import RunCache, report_lines, reproduce
+    from fedgen_registry.runs.reproduce import RunCache, decide, implementation_of, report_lines
 
-    catalog = load_catalog()
-    chosen = [catalog.get(i).implementation.id if i in catalog and catalog.get(i).implementation else i for i in ids]
+    chosen = [implementation_of(i) for i in ids]
     if everything or family:
         chosen += [i for i in list_implementations() if family is None or get_implementation(i).family == family]
     if not chosen:
@@ -68,7 +67,7 @@ def reproduce_command(
             click.echo(f"{implementation}: declares no claim yet")
             continue
         click.echo(f"reproducing {implementation} ...", err=True)
-        result = reproduce(implementation, claim, cache, tuple(seeds) or None)
+        result = decide(implementation, claim, cache, tuple(seeds) or None)
         click.echo("\n".join(report_lines(result)))
         previous = load_stored(root, implementation)
         if record:

@@ -91,7 +91,7 @@ class RunCache:
         return self._measured[key]
 
 
-def reproduce(implementation: str, claim: Claim, cache: RunCache, seeds: tuple[int, ...] | None = None) -> Reproduction:
+def decide(implementation: str, claim: Claim, cache: RunCache, seeds: tuple[int, ...] | None = None) -> Reproduction:
     """Decide ``claim`` on fresh (or cached) runs over ``seeds`` (default: the claim's)."""
     if claim.not_checkable is not None:
         return Reproduction(
@@ -150,3 +150,32 @@ def report_lines(result: Reproduction) -> list[str]:
     if result.note:
         lines.append(f"  note: {result.note}")
     return lines
+
+
+def implementation_of(requested: str) -> str:
+    """The implementation id behind a paper id (an implementation id is returned as it is)."""
+    from fedgen_registry.catalog import load_catalog
+
+    catalog = load_catalog()
+    if requested in catalog:
+        implementation = catalog.get(requested).implementation
+        if implementation is not None:
+            return implementation.id
+    return requested
+
+
+def reproduce(
+    requested: str, *, seeds: tuple[int, ...] | None = None, out: str | Path = "runs/reproduce", log: Log = print
+) -> Reproduction:
+    """Decide the headline claim of a paper's (or an implementation's) implementation on fresh runs.
+
+    ``fedgen_registry.reproduce("md-gan-2018").verdict``; the runs land under ``out`` and are reread or
+    resumed by a later call, as ``fedgen reproduce`` does.
+    """
+    from fedgen_registry.registry import get_implementation
+
+    implementation = implementation_of(requested)
+    claim = get_implementation(implementation).claim
+    if claim is None:
+        raise ValueError(f"{implementation} declares no claim yet (register(..., claim=Claim(...)))")
+    return decide(implementation, claim, RunCache(Path(out), log), seeds)

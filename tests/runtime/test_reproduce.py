@@ -14,7 +14,7 @@ from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.catalog.reproductions import load_stored, save_stored
 from fedgen_registry.cli import main
 from fedgen_registry.registry import REGISTRY, get_implementation
-from fedgen_registry.runs.reproduce import RunCache, reproduce, run_folder
+from fedgen_registry.runs.reproduce import RunCache, decide, run_folder
 
 TINY = {"rounds": 1, "local_steps": 1, "eval.samples": 64}
 FEDAVG = ClaimRun(implementation="fedavg-gan", preset="smoke", overrides=TINY)
@@ -39,14 +39,14 @@ def tiny_claim(monkeypatch: pytest.MonkeyPatch) -> Claim:
 def test_a_claim_is_decided_on_seed_means_and_a_shared_run_runs_once(tmp_path: Path) -> None:
     logged: list[str] = []
     cache = RunCache(tmp_path, logged.append)
-    result = reproduce("fedavg-gan", CLAIM, cache)
+    result = decide("fedavg-gan", CLAIM, cache)
     assert result.verdict.value == "reproduced"
     assert result.seeds == (0, 1, 2) and len(result.runs["fedavg"].metrics["kid"].values) == 3
     assert len(set(result.runs["fedavg"].metrics["kid"].values)) == 3  # three seeds, three runs
-    reproduce("fedavg-gan", CLAIM, cache)
+    decide("fedavg-gan", CLAIM, cache)
     assert len(logged) == 6  # the second claim read every run from the cache
     written = (run_folder(tmp_path, FEDAVG, 0) / "metrics.json").stat().st_mtime_ns
-    again = reproduce("fedavg-gan", CLAIM, RunCache(tmp_path, logged.append))
+    again = decide("fedavg-gan", CLAIM, RunCache(tmp_path, logged.append))
     assert (run_folder(tmp_path, FEDAVG, 0) / "metrics.json").stat().st_mtime_ns == written  # reread, not rerun
     assert again.runs == result.runs
 
@@ -73,3 +73,11 @@ def test_the_command_records_then_reports_a_match_then_drift(tiny_claim: Claim, 
 def test_without_an_id_the_command_says_what_to_name() -> None:
     result = CliRunner().invoke(main, ["reproduce"])
     assert result.exit_code == 2 and "--family or --all" in result.output
+
+
+def test_python_reproduces_a_paper_by_its_id(tiny_claim: Claim, tmp_path: Path) -> None:
+    import fedgen_registry
+
+    result = fedgen_registry.reproduce("fed-gal-fan-liu-2020", out=tmp_path, log=lambda _: None)
+    assert result.implementation == "fedavg-gan" and result.statement == tiny_claim.statement
+    assert result.verdict.value == "reproduced"
