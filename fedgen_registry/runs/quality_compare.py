@@ -28,7 +28,10 @@ TRAFFIC = ("bytes_up_per_client_round", "epsilon", "real_rows", "wall_s")
 
 
 def partition_overrides(partition: str, alpha: float) -> dict[str, Any]:
-    """Nothing for IID (the quality presets' split, so the runs are the claims' own), else the split to use."""
+    """Nothing for IID (the quality presets' split, so the runs are the claims' own), else the split to use.
+
+    The centralized baseline gets none: one client holds every row whatever the split, so its runs serve
+    every partition's row."""
     return {} if partition == "iid" else {"data.partition": partition, "data.alpha": alpha}
 
 
@@ -61,10 +64,12 @@ def compare_quality(settings: CompareSettings, seeds: Sequence[int], log: Any = 
     rows: list[dict[str, Any]] = []
     for partition in settings.partitions:
         for candidate in candidates:
-            run = ClaimRun(
-                implementation=candidate.implementation,
-                overrides={**partition_overrides(partition, settings.alpha), **settings.overrides},
+            split = (
+                {}
+                if candidate.implementation == comparison.baseline
+                else partition_overrides(partition, settings.alpha)
             )
+            run = ClaimRun(implementation=candidate.implementation, overrides={**split, **settings.overrides})
             base = {
                 "implementation": candidate.implementation,
                 "partition": partition,
