@@ -22,6 +22,12 @@ from fedgen_registry.cli.shell import guard
 )
 @click.option("--seeds", type=int, multiple=True, help="Seeds of a quality comparison (repeat; default 0, 1, 2).")
 @click.option(
+    "--skewed-seeds",
+    type=int,
+    multiple=True,
+    help="Seeds of the non-IID federated runs of a quality comparison (default: --seeds).",
+)
+@click.option(
     "--partition",
     "partitions",
     multiple=True,
@@ -39,6 +45,7 @@ def compare_command(
     family: str,
     preset: str,
     seeds: Sequence[int],
+    skewed_seeds: Sequence[int],
     partitions: Sequence[str],
     alpha: float,
     clients: int,
@@ -71,7 +78,7 @@ def compare_command(
     if preset == "quality":
         from fedgen_registry.runs.quality_compare import compare_quality
 
-        outcome = compare_quality(settings, tuple(seeds) or (0, 1, 2), log)
+        outcome = compare_quality(settings, tuple(seeds) or (0, 1, 2), log, tuple(skewed_seeds) or None)
     else:
         outcome = compare(settings, log=log)
     report = settings.results_dir / f"{settings.comparison.results_stem}.md"
