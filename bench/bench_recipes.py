@@ -1,59 +1,56 @@
-"""Quality recipes: the centralized GAN and its FedAvg twin at their ``quality`` presets, over seeds, in one run.
+"""Quality recipes: each family's centralized twin and its FedAvg algorithm at their ``quality`` presets,
+over seeds, in one run.
 
-Each run's KID, recall, memorisation (DCR ratio, copies) and wall time, mean +- std over the seeds, and the
-ratios federated / centralized of wall time and of KID, runs alternating so machine load hits both alike.
-Targets (issue 10): centralized KID <= 0.02 and recall >= 0.8 within 60 s on 2 cores; FedAvg KID at most
-the centralized KID + 0.02 and recall at least 0.8x the centralized recall, at the same sample budget; no
-sample copying a training row. The real-vs-real floor on these features is KID ~0.0035, recall ~0.96.
+Each run's family metrics (the Compare page's: KID, recall, precision, copied rows for images; the
+family's own for tables and text), real rows drawn and wall time, mean +- std over the seeds, and the
+ratios federated / centralized of wall time and of the headline metric; runs alternate so machine load
+hits both alike. Targets (issue 10), images: centralized KID <= 0.02 and recall >= 0.8 within 60 s on 2
+cores; FedAvg KID at most the centralized KID + 0.02 and recall at least 0.8x the centralized recall, at
+the same sample budget; no sample copying a training row. The real-vs-real floor on the digits features
+is KID ~0.0035, recall ~0.96.
 
-    .venv/bin/python bench/bench_recipes.py --seeds 0 1 2
+    .venv/bin/python bench/bench_recipes.py --seeds 0 1 2 --family gan vae
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import fedgen_registry
-
-PAIRS = (("centralized-gan", "fedavg-gan"),)
-KEYS = ("kid", "recall", "precision", "dcr_ratio", "copied_fraction")
-
-
-def one_run(implementation: str, seed: int, folder: Path) -> dict[str, float]:
-    started = time.perf_counter()
-    fedgen_registry.run(implementation, preset="quality", out=folder, quiet=True, seed=seed)
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    return {**{key: float(metrics[key]) for key in KEYS}, "seconds": time.perf_counter() - started}
+from fedgen_registry.catalog.claims import ClaimRun
+from fedgen_registry.runs.compare import FAMILIES
+from fedgen_registry.runs.reproduce import measure, run_folder
 
 
 def summary(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} +- {spread:.4f}"
+    return f"{statistics.mean(values):.4g} +- {spread:.2g}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--family", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        for central, federated in PAIRS:
-            results: dict[str, list[dict[str, float]]] = {central: [], federated: []}
+        for family in args.family:
+            comparison = FAMILIES[family]
+            pair = (comparison.baseline, comparison.reference)
+            keys = (*comparison.metrics, "real_rows", "wall_s")
+            results: dict[str, list[dict[str, float]]] = {name: [] for name in pair}
             for seed in args.seeds:
-                for implementation in (central, federated):
-                    results[implementation].append(
-                        one_run(implementation, seed, Path(scratch) / f"{implementation}-{seed}")
-                    )
+                for implementation in pair:
+                    run = ClaimRun(implementation=implementation)
+                    results[implementation].append(measure(run, seed, run_folder(Path(scratch), run, seed)))
             for implementation, runs in results.items():
-                figures = ", ".join(f"{key} {summary([r[key] for r in runs])}" for key in (*KEYS, "seconds"))
+                figures = ", ".join(f"{k} {summary([r[k] for r in runs])}" for k in keys if all(k in r for r in runs))
                 print(f"{implementation} (quality, seeds {args.seeds}): {figures}")
-            kid = [statistics.mean(r["kid"] for r in results[name]) for name in (federated, central)]
-            wall = [statistics.mean(r["seconds"] for r in results[name]) for name in (federated, central)]
-            print(f"ratio {federated} / {central}: wall time {wall[0] / wall[1]:.2f}, KID {kid[0] / kid[1]:.2f}")
+            head = comparison.headline
+            value = [statistics.mean(r[head] for r in results[name]) for name in reversed(pair)]
+            wall = [statistics.mean(r["wall_s"] for r in results[name]) for name in reversed(pair)]
+            print(f"ratio {pair[1]} / {pair[0]}: wall time {wall[0] / wall[1]:.2f}, {head} {value[0] / value[1]:.2f}\n")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from ctgan.data_sampler import DataSampler
 from ctgan.data_transformer import DataTransformer
 from pydantic import BaseModel, ConfigDict, Field
 from rdt.transformers import ClusterBasedNormalizer
+
+from fedgen_registry.data.tabular_sampling import ConditionSampler
 
 _CHUNK = 499
 """ctgan transforms 500 rows or more in joblib worker processes, whose start-up takes seconds; chunks stay in-process."""
@@ -106,8 +107,17 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def encode(transformer: DataTransformer, frame: pd.DataFrame) -> np.ndarray:
-    """Rows of ``frame`` in the encoded space, as float32."""
+def encode(transformer: DataTransformer, frame: pd.DataFrame, seed: int) -> np.ndarray:
+    """Rows of ``frame`` in the encoded space, as float32, the same for the same frame and ``seed``.
+
+    Mode-specific normalisation draws each value's mode from its posterior. rdt keeps the random state
+    of that draw on each column's transformer and advances it with every call, so without a reseed a
+    frame's encoding would depend on how many frames the transformer encoded before: a Flower node,
+    which rebuilds its client (and re-encodes its rows) for every message, would train on other rows
+    than the local engine's client, built once.
+    """
+    for column, info in enumerate(transformer._column_transform_info_list):  # ctgan keeps no public list
+        info.transform.set_random_state(np.random.RandomState((seed + column) % 2**32), "transform")
     parts = [transformer.transform(frame.iloc[i : i + _CHUNK]) for i in range(0, len(frame), _CHUNK)]
     return np.concatenate(parts).astype(np.float32)
 
@@ -117,7 +127,7 @@ class Encoding:
     """The shared transformer, and the category frequencies generation conditions on (from the summaries)."""
 
     transformer: DataTransformer
-    conditions: DataSampler
+    conditions: ConditionSampler
 
     @property
     def output_info(self) -> list:
@@ -129,10 +139,10 @@ class Encoding:
 
     @property
     def cond_dim(self) -> int:
-        return int(self.conditions.dim_cond_vec())
+        return self.conditions.dim
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return encode(self.transformer, frame)
+    def encode(self, frame: pd.DataFrame, seed: int) -> np.ndarray:
+        return encode(self.transformer, frame, seed)
 
     def decode(self, rows: np.ndarray) -> pd.DataFrame:
         """Rows of the encoded space back to a frame with the table's columns and dtypes."""
@@ -157,7 +167,7 @@ def merge(summaries: list[ClientSummary], discrete: tuple[str, ...], config: Enc
     transformer = DataTransformer(max_clusters=config.max_clusters, weight_threshold=config.weight_threshold)
     transformer.fit(frame, list(discrete))
     # generation conditions follow the summed category frequencies (log_frequency=False: not flattened)
-    conditions = DataSampler(encode(transformer, frame), transformer.output_info_list, log_frequency=False)
+    conditions = ConditionSampler(encode(transformer, frame, seed), transformer.output_info_list, log_frequency=False)
     return Encoding(transformer, conditions)
 
 

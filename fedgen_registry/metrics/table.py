@@ -1,10 +1,12 @@
-"""How good a synthetic table is: the SDMetrics quality report, and train-on-synthetic, test-on-real accuracy.
+"""How good a synthetic table is: the SDMetrics quality report, train-on-synthetic accuracy, and memorisation.
 
 The quality report (SDV's ``QualityReport``) averages *column shapes* (per-column KS complement or total
 variation complement) and *column pair trends* (correlation and contingency similarity of every pair),
 each in [0, 1]. TSTR trains one fixed scikit-learn classifier on the synthetic rows and scores it on
 held-out real rows; the same classifier trained on the real training rows (TRTR) is the ceiling to
-read it against.
+read it against. Memorisation is the image task's distance to the closest record
+(:mod:`fedgen_registry.metrics.memorisation`), on rows made numeric: continuous columns standardised
+by the training rows' mean and deviation (so no column's unit dominates), discrete ones one-hot.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from fedgen_registry.data.dataset import Dataset
+from fedgen_registry.metrics.memorisation import memorisation_report
 
 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict[str, float]:
@@ -52,3 +57,28 @@ def classifier_accuracy(train: pd.DataFrame, test: pd.DataFrame, target: str, di
     )
     model.fit(train[features], train[target].to_numpy())
     return float(np.mean(model.predict(test[features]) == test[target].to_numpy()))
+
+
+def numeric_rows(frame: pd.DataFrame, reference: pd.DataFrame, discrete: tuple[str, ...]) -> np.ndarray:
+    """``frame`` as float32 rows: continuous columns standardised by ``reference``, discrete ones one-hot."""
+    parts = []
+    for name in reference.columns:
+        if name in discrete:
+            categories = np.sort(reference[name].unique())
+            parts.append((frame[name].to_numpy()[:, None] == categories[None, :]).astype(np.float64))
+        else:
+            scale = float(reference[name].std()) or 1.0
+            parts.append(((frame[name].to_numpy(dtype=np.float64) - reference[name].mean()) / scale)[:, None])
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def table_memorisation(
+    synthetic: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, discrete: tuple[str, ...]
+) -> dict[str, float | bool | None]:
+    """Distances of synthetic rows to their closest training row, read against held-out rows' (see the module)."""
+
+    def rows(frame: pd.DataFrame) -> Dataset:
+        x = numeric_rows(frame, train, discrete)
+        return Dataset("table", x, np.zeros(len(x), dtype=np.int64), (x.shape[1],), 1)
+
+    return memorisation_report(numeric_rows(synthetic, train, discrete), rows(train), rows(test))

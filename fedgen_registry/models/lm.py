@@ -38,6 +38,9 @@ class LoRALMConfig(BaseModel):
     )
     pretrain_steps: int = Field(300, ge=0, description="Full-parameter steps on public text that make the base.")
     pretrain_lr: float = Field(3e-3, gt=0)
+    pretrain_batch_size: int = Field(
+        16, ge=1, description="Windows per pre-training step: the base does not depend on the tuning batch."
+    )
 
 
 def build_base(config: LoRALMConfig, vocab_size: int, seed: int) -> GPT2LMHeadModel:

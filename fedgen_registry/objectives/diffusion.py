@@ -1,11 +1,17 @@
 """Denoising diffusion (DDPM, Ho et al. 2020) with DDPM or DDIM sampling (Song et al. 2021), via diffusers.
 
-The network is diffusers' ``UNet2DModel`` trained to predict the noise added at a uniformly drawn
-timestep (the simple epsilon loss); sampling runs ``DDPMScheduler`` (ancestral) or ``DDIMScheduler``
-(``eta`` 0: deterministic, 1: DDPM-like) over ``sample_steps`` of the training timesteps. Class
-conditioning uses the UNet's class embedding, added to the timestep embedding. The UNet is small
-(no attention, two resolutions) so an 8x8 digits run fits a CPU; diffusers is imported only when a
-network or scheduler is built, so registering an implementation stays cheap.
+The network is diffusers' ``UNet2DModel`` or an MLP on the flattened image
+(:class:`~fedgen_registry.models.denoiser.MLPDenoiser`), trained at a uniformly drawn timestep to
+predict either the noise added (the simple epsilon loss of DDPM) or the velocity
+``v = sqrt(a_t) eps - sqrt(1 - a_t) x`` (v-prediction, Salimans and Ho 2022: the image it implies stays
+well conditioned at high noise, where one recovered from a predicted epsilon is not; there it is used with
+the cosine schedule of Nichol and Dhariwal 2021, diffusers' ``squaredcos_cap_v2``). diffusers defines both targets
+(``DDPMScheduler.get_velocity``) and its schedulers read the prediction back (``prediction_type``).
+Sampling runs ``DDPMScheduler`` (ancestral) or ``DDIMScheduler`` (``eta`` 0: deterministic, 1: DDPM-like)
+over ``sample_steps`` of the training timesteps. Class conditioning adds a class embedding to the timestep
+embedding (the UNet's own, or the MLP's). The UNet is small (no attention, two resolutions) so an 8x8
+digits run fits a CPU; diffusers is imported only when a network or scheduler is built, so registering
+an implementation stays cheap.
 """
 
 from __future__ import annotations
@@ -24,9 +30,17 @@ if TYPE_CHECKING:
 class DiffusionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    architecture: Literal["unet", "mlp"] = Field(
+        "unet", description="diffusers' UNet2DModel, or an MLP with residual blocks on the flattened image."
+    )
     block_channels: tuple[int, ...] = Field((16, 32), min_length=1, description="UNet channels per resolution.")
     layers_per_block: int = Field(1, ge=1)
     norm_groups: int = Field(8, ge=1, description="Group-norm groups; must divide every block's channels.")
+    width: int = Field(256, ge=1, description="MLP denoiser: features of every residual block.")
+    blocks: int = Field(3, ge=1, description="MLP denoiser: residual blocks.")
+    prediction_type: Literal["epsilon", "v_prediction"] = Field(
+        "epsilon", description="What the network predicts: the noise (DDPM) or the velocity (Salimans and Ho 2022)."
+    )
     conditional: bool = Field(False, description="Condition the UNet on the class label (class embedding).")
     train_timesteps: int = Field(1000, ge=2)
     beta_start: float = Field(1e-4, gt=0, lt=1)
@@ -50,6 +64,7 @@ class DiffusionConfig(BaseModel):
             "beta_start": self.beta_start,
             "beta_end": self.beta_end,
             "beta_schedule": self.beta_schedule,
+            "prediction_type": self.prediction_type,
         }
 
 
@@ -75,6 +90,21 @@ def build_unet(config: DiffusionConfig, shape: tuple[int, int, int], num_classes
     )
 
 
+def build_denoiser(config: DiffusionConfig, shape: tuple[int, int, int], num_classes: int = 0) -> nn.Module:
+    """The configured network: both take and give images of ``shape`` at a batch of timesteps."""
+    if config.architecture == "mlp":
+        from fedgen_registry.models.denoiser import MLPDenoiser
+
+        return MLPDenoiser(shape, config.width, config.blocks, num_classes)
+    return build_unet(config, shape, num_classes)
+
+
+def predict(model: nn.Module, images: torch.Tensor, steps: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """The network's prediction as a tensor (the UNet wraps it in an output object, the MLP does not)."""
+    output = model(images, steps, class_labels=labels)
+    return output if isinstance(output, torch.Tensor) else output.sample
+
+
 def training_scheduler(config: DiffusionConfig) -> DDPMScheduler:
     from diffusers import DDPMScheduler
 
@@ -90,21 +120,28 @@ def sampling_scheduler(config: DiffusionConfig) -> DDPMScheduler | DDIMScheduler
 
 
 def denoising_loss(
-    unet: nn.Module,
+    model: nn.Module,
     scheduler: DDPMScheduler,
     images: torch.Tensor,
     labels: torch.Tensor | None,
 ) -> torch.Tensor:
-    """E_{t, eps} ||eps - eps_theta(sqrt(a_t) x + sqrt(1 - a_t) eps, t)||^2 with t uniform over the training steps."""
+    """E_{t, eps} ||target - f_theta(sqrt(a_t) x + sqrt(1 - a_t) eps, t)||^2 with t uniform over the training steps.
+
+    The target is the noise ``eps``, or the velocity ``sqrt(a_t) eps - sqrt(1 - a_t) x`` under the
+    scheduler's ``v_prediction``.
+    """
     noise = torch.randn_like(images)
     steps = torch.randint(scheduler.config.num_train_timesteps, (len(images),))
     noisy = scheduler.add_noise(images, noise, steps)
-    return functional.mse_loss(unet(noisy, steps, class_labels=labels).sample, noise)
+    target = (
+        scheduler.get_velocity(images, noise, steps) if scheduler.config.prediction_type == "v_prediction" else noise
+    )
+    return functional.mse_loss(predict(model, noisy, steps, labels), target)
 
 
 @torch.no_grad()
 def sample_images(
-    unet: nn.Module,
+    model: nn.Module,
     scheduler: DDPMScheduler | DDIMScheduler,
     shape: tuple[int, int, int],
     count: int,
@@ -117,8 +154,8 @@ def sample_images(
     extra = {"eta": eta} if isinstance(scheduler, DDIMScheduler) else {}
     images = torch.randn(count, *shape)
     for step in scheduler.timesteps:
-        noise = unet(images, step, class_labels=labels).sample
-        images = scheduler.step(noise, step, images, **extra).prev_sample
+        prediction = predict(model, images, step, labels)
+        images = scheduler.step(prediction, step, images, **extra).prev_sample
     return images.clamp(-1.0, 1.0)
 
 
@@ -134,7 +171,7 @@ class DiffusionFamily:
         return self.config.conditional
 
     def build(self) -> nn.Module:
-        return build_unet(self.config, self.shape, self.num_classes if self.conditional else 0)
+        return build_denoiser(self.config, self.shape, self.num_classes if self.conditional else 0)
 
     def loss(self, model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         images = x.view(-1, *self.shape)

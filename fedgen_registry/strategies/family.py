@@ -4,16 +4,23 @@ Each round the sampled clients start from the global network, run ``local_steps`
 optimizer) on batches of their own rows, and return the network with their row count; the server is
 :class:`~fedgen_registry.strategies.fedavg.FedAvg` of the one network (``model.``), weighted by row
 count (McMahan et al. 2017). The task (:class:`~fedgen_registry.tasks.image_family.ImageFamilyTask`)
-loads the data and judges the result. The VAE and diffusion instances, their configs and their presets
+loads the data and judges the result. Two options make the quality recipes: a cosine learning rate over
+the whole run (``optim.schedule``; each client's local step at its place in the run) and a moving average
+of the global network on the server (``ema``, :class:`~fedgen_registry.strategies.averaging.AveragedFedAvg`),
+judged in place of the last one. The VAE and diffusion instances, their configs and their presets
 live here too, so that the federated algorithm and its centralized twin are built from the same parts.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import partial
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from fedgen_registry.data.local import LocalData
@@ -21,10 +28,13 @@ from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server
 from fedgen_registry.objectives.diffusion import DiffusionConfig, DiffusionFamily
 from fedgen_registry.objectives.vae import VAEConfig, VAEFamily
+from fedgen_registry.strategies.averaging import AveragedFedAvg
 from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
-from fedgen_registry.tasks.image_family import AdamConfig, ConfigT, FamilyConfig, ImageFamilyTask
+from fedgen_registry.tasks.image_family import AdamConfig, FamilyConfig, ImageFamilyTask
 
 PREFIX = "model."
+Schedule = Callable[[int, int], float]
+"""The learning rate of a client's local step: (server round, local step) -> rate."""
 
 
 class Objective(Protocol):
@@ -40,13 +50,24 @@ class Objective(Protocol):
 
 
 def local_training(
-    model: nn.Module, family: Objective, data: LocalData, optim: AdamConfig, steps: int
+    model: nn.Module,
+    family: Objective,
+    data: LocalData,
+    optim: AdamConfig,
+    steps: int,
+    rate: Callable[[int], float] | None = None,
 ) -> dict[str, float]:
-    """``steps`` Adam steps on batches drawn from ``data``; the mean of each reported scalar."""
+    """``steps`` Adam steps on batches drawn from ``data``; the mean of each reported scalar.
+
+    ``rate`` gives each step's learning rate (None: ``optim.lr`` throughout).
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2))
     model.train()
     totals: dict[str, float] = {}
-    for _ in range(steps):
+    for step in range(steps):
+        if rate is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = rate(step)
         x, labels = data.batch(optim.batch_size)
         loss, scalars = family.loss(model, x, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -59,19 +80,62 @@ def local_training(
 
 class FamilyClient(Client):
     """FedAvg's client of one network trained on an :class:`Objective`; stateless between rounds (its network
-    is overwritten by every message)."""
+    is overwritten by every message). ``schedule`` sets each local step's learning rate from the round the
+    message names (None: ``optim.lr``)."""
 
     def __init__(
-        self, data: LocalData, model: nn.Module, family: Objective, optim: AdamConfig, local_steps: int
+        self,
+        data: LocalData,
+        model: nn.Module,
+        family: Objective,
+        optim: AdamConfig,
+        local_steps: int,
+        schedule: Schedule | None = None,
     ) -> None:
         self.data, self.model, self.family, self.optim, self.local_steps = data, model, family, optim, local_steps
+        self.schedule = schedule
 
     def handle(self, message: Message) -> Message:
         if message.message_type != TRAIN:
             raise ValueError(f"a FedAvg client does not handle {message.message_type!r}")
         load_module_arrays(self.model, message.arrays, PREFIX)
-        scalars = local_training(self.model, self.family, self.data, self.optim, self.local_steps)
+        rate = None if self.schedule is None else partial(self.schedule, int(message.config["round"]))
+        scalars = local_training(self.model, self.family, self.data, self.optim, self.local_steps, rate)
         return Message(TRAIN, module_arrays(self.model, PREFIX), {"num_examples": len(self.data.y), **scalars})
+
+
+class FamilyOptimConfig(AdamConfig):
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant",
+        description="Learning rate over the run: constant, or a cosine decay from lr to 0 over rounds x local_steps "
+        "(a client's step s of round r at (r - 1) * local_steps + s: the same curve for every client, and for the "
+        "centralized twin one curve over all its steps).",
+    )
+
+    def rate(self, rounds: int, local_steps: int) -> Schedule | None:
+        """The learning rate of local step ``s`` of round ``r`` (1-based), or None when it is constant."""
+        if self.schedule == "constant":
+            return None
+        total = rounds * local_steps
+
+        def cosine(server_round: int, step: int) -> float:
+            return 0.5 * self.lr * (1.0 + math.cos(math.pi * ((server_round - 1) * local_steps + step) / total))
+
+        return cosine
+
+
+class FedAvgFamilyConfig(FamilyConfig):
+    optim: FamilyOptimConfig = FamilyOptimConfig()
+    ema: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Decay per round of the server's moving average of the global network, updated after every "
+        "aggregate and judged in its place (None: judge the last global network).",
+    )
+
+
+ConfigT = TypeVar("ConfigT", bound=FedAvgFamilyConfig)
 
 
 class FedAvgFamilyAlgorithm(ImageFamilyTask[ConfigT]):
@@ -81,19 +145,31 @@ class FedAvgFamilyAlgorithm(ImageFamilyTask[ConfigT]):
     weighted_mean_upload = True
 
     def make_server(self) -> FedAvg:
-        return FedAvg({"model": (Network(self.family.build()), PREFIX)}, self.config.clients_per_round)
+        parts = {"model": (Network(self.family.build()), PREFIX)}
+        if self.config.ema is not None:
+            return AveragedFedAvg(parts, self.config.clients_per_round, "model", self.config.ema)
+        return FedAvg(parts, self.config.clients_per_round)
 
     def make_client(self, client_id: int) -> FamilyClient:
-        data = self.client_data(client_id)
-        return FamilyClient(data, self.family.build(), self.family, self.config.optim, self.config.local_steps)
+        config = self.config
+        return FamilyClient(
+            self.client_data(client_id),
+            self.family.build(),
+            self.family,
+            config.optim,
+            config.local_steps,
+            config.optim.rate(config.rounds, config.local_steps),
+        )
 
     def finish(self, server: Server) -> dict[str, Any]:
+        if isinstance(server, AveragedFedAvg):
+            return self.judge(server.average.network)
         if not isinstance(server, FedAvg):
             raise TypeError(f"{type(server).__name__} holds no global network to evaluate")
         return self.judge(server.module("model"))
 
 
-class FedAvgVAEConfig(FamilyConfig):
+class FedAvgVAEConfig(FedAvgFamilyConfig):
     model: VAEConfig = VAEConfig()
 
 
@@ -116,7 +192,7 @@ VAE_PRESETS: dict[str, dict[str, Any]] = {
 """FedAvg-VAE's presets (the papers that run it with their settings), shared with its centralized twin."""
 
 
-class FedAvgDiffusionConfig(FamilyConfig):
+class FedAvgDiffusionConfig(FedAvgFamilyConfig):
     model: DiffusionConfig = DiffusionConfig()
 
 

@@ -14,12 +14,14 @@ from types import MappingProxyType
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.data.tabular_sampling import EncodedRows
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message
-from fedgen_registry.models.tabular import EncodedRows, TabularModelConfig, TabularOptimConfig, train_steps
+from fedgen_registry.models.tabular import TabularModelConfig
 from fedgen_registry.strategies.fedavg import TRAIN
 from fedgen_registry.strategies.gan import PairServer, pair_arrays
 from fedgen_registry.tasks.table import TabularGANAlgorithm, TabularGANConfig
+from fedgen_registry.tasks.table_step import TabularOptimConfig, train_steps
 
 
 class FedAvgTabularGANConfig(TabularGANConfig):
@@ -37,6 +39,20 @@ FEDAVG_TABULAR_GAN_SMOKE = {
     "optim.lr_d": 2e-3,
 }
 """FedAvg-Tabular-GAN's smoke preset, which its centralized twin scales to one client."""
+
+FEDAVG_TABULAR_GAN_QUALITY = {
+    "rounds": 30,
+    "clients": 10,
+    "clients_per_round": 2,
+    "local_steps": 10,
+    "data.partition": "iid",
+    "model.pac": 1,
+    "optim.batch_size": 100,
+    "optim.lr_g": 5e-4,
+    "optim.lr_d": 5e-4,
+    "optim.critic_steps": 5,
+}
+"""FedAvg-Tabular-GAN's quality preset (provisional)."""
 
 
 class TabularGANClient(Client):
@@ -69,7 +85,6 @@ class FedAvgTabularGANAlgorithm(TabularGANAlgorithm[FedAvgTabularGANConfig]):
 
     uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
     weighted_mean_upload = True
-    flower_refusal = "its generator on Flower differs from the local engine's (cause not found yet), so it is refused rather than run differently"
 
     def make_server(self) -> PairServer:
         return PairServer(self.new_generator(), self.new_discriminator(), self.config.clients_per_round)

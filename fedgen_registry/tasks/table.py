@@ -5,7 +5,8 @@ table is split among clients (``partition.json``/``.png`` by target class), the 
 built from per-client summaries only (``encoding_summaries.json`` records what left each client; see
 :mod:`~fedgen_registry.data.tabular_encoding`), and the final generator is judged the same way
 for all: ``samples.csv`` in the run directory, the SDMetrics quality score against the held-out rows,
-and train-on-synthetic/test-on-real accuracy next to the train-on-real ceiling.
+train-on-synthetic/test-on-real accuracy next to the train-on-real ceiling, and the distance of
+synthetic rows to their closest training row (copies of training rows are flagged).
 """
 
 from __future__ import annotations
@@ -21,20 +22,20 @@ from torch import nn
 from fedgen_registry.data.partition import class_histogram, partition_rows
 from fedgen_registry.data.tabular import TableConfig, load_table
 from fedgen_registry.data.tabular_encoding import EncodingConfig, merge, summarise
+from fedgen_registry.data.tabular_sampling import EncodedRows, encoded_rows
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.protocol import Algorithm, Server
 from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.metrics.artefacts import save_partition_report
-from fedgen_registry.metrics.table import classifier_accuracy, quality
+from fedgen_registry.metrics.table import classifier_accuracy, quality, table_memorisation
 from fedgen_registry.models.tabular import (
-    EncodedRows,
+    Activation,
     TabularModelConfig,
-    TabularOptimConfig,
     build_discriminator,
     build_generator,
-    encoded_rows,
     sample_encoded,
 )
+from fedgen_registry.tasks.table_step import TabularOptimConfig
 
 SUMMARIES = "encoding_summaries.json"
 SAMPLES = "samples.csv"
@@ -98,7 +99,7 @@ class TabularGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
 
     def client_rows(self, client_id: int) -> EncodedRows:
         """This client's rows in the shared encoded space, with CTGAN's training-by-sampling."""
-        rows = self.encoding.encode(self.client_frame(client_id))
+        rows = self.encoding.encode(self.client_frame(client_id), derive_seed(self.config.seed, "encode", client_id))
         return encoded_rows(rows, self.encoding.output_info, self.config.optim.log_frequency)
 
     def new_generator(self) -> nn.Module:
@@ -112,8 +113,9 @@ class TabularGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
             raise TypeError(f"{type(server).__name__} has no generator to evaluate")
         table = self.table
         count = self.config.eval.samples or len(table.train)
+        activation = Activation.of(self.encoding.output_info)
         encoded = sample_encoded(
-            server.generator, count, self.config.model.latent_dim, self.encoding.conditions, self.encoding.output_info
+            server.generator, count, self.config.model.latent_dim, self.encoding.conditions, activation
         )
         synthetic = self.encoding.decode(encoded)
         synthetic.to_csv(self.run_dir / SAMPLES, index=False)
@@ -121,5 +123,6 @@ class TabularGANAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
             **quality(table.test, synthetic, table.metadata()),
             "tstr_accuracy": classifier_accuracy(synthetic, table.test, table.target, table.discrete),
             "trtr_accuracy": classifier_accuracy(table.train, table.test, table.target, table.discrete),
+            **table_memorisation(synthetic, table.train, table.test, table.discrete),
             "samples": count,
         }

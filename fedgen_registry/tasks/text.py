@@ -5,8 +5,9 @@ model to :meth:`LoRALMAlgorithm.judge`. The
 generated corpus is split among clients by topic with the project's partitioners (``partition.json``/
 ``.png``), the shared frozen base is pre-trained once on public sentences of other topics (every party
 would derive the same weights from the run's seed), and the final model is judged
-the same way for all: held-out perplexity next to the base's before tuning (adapters at zero), and a few
-sampled lines in ``samples.txt``.
+the same way for all: held-out perplexity next to the base's before tuning (adapters at zero) and to
+count-based n-grams of the pooled training text (unigram, bigram, 5-gram), and a few sampled lines in
+``samples.txt``.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from fedgen_registry.federation.protocol import Algorithm
 from fedgen_registry.federation.seeding import derive_seed, deterministic
 from fedgen_registry.metrics.artefacts import save_partition_report
 from fedgen_registry.models.lm import LoRALMConfig, build_base, with_lora
-from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, perplexity, train_steps
+from fedgen_registry.objectives.lm import LMOptimConfig, TokenStream, ngram_perplexity, perplexity, train_steps
 
 SAMPLES = "samples.txt"
 MAX_LINE = 120  # characters per sampled line (the context slides past block_size)
+NGRAM_BASELINES = {"unigram_perplexity": 1, "bigram_perplexity": 2, "fivegram_perplexity": 5}
+"""Count models of the pooled training text judged beside every run; 5 is the add-one order that scores
+best on this corpus (orders 1-6 tried), so a tuned model is held against the strongest of them."""
 
 
-def pretrain_base(
-    config: LoRALMConfig, vocab_size: int, public: TokenStream, batch_size: int, seed: int
-) -> dict[str, torch.Tensor]:
+def pretrain_base(config: LoRALMConfig, vocab_size: int, public: TokenStream, seed: int) -> dict[str, torch.Tensor]:
     """The shared base's weights: :func:`~fedgen_registry.models.lm.build_base`, then ``pretrain_steps``
     AdamW steps on public text.
 
@@ -51,7 +53,7 @@ def pretrain_base(
     with torch.random.fork_rng(devices=[]), deterministic(threads=1):
         torch.manual_seed(seed)
         if config.pretrain_steps:
-            optim = LMOptimConfig(batch_size=batch_size, lr=config.pretrain_lr)
+            optim = LMOptimConfig(batch_size=config.pretrain_batch_size, lr=config.pretrain_lr)
             train_steps(base, public, config.pretrain_steps, config.block_size, optim)
     return {name: value.detach().clone() for name, value in base.state_dict().items()}
 
@@ -88,7 +90,7 @@ class LoRALMAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
         save_partition_report(class_histogram(self.train.topics, self.parts, len(TOPICS)), run_dir)
         public = self.stream(public_corpus(config.data.public_sentences).text())
         seed = derive_seed(config.seed, "base")
-        self.base_state = pretrain_base(config.model, self.tokenizer.vocab_size, public, config.optim.batch_size, seed)
+        self.base_state = pretrain_base(config.model, self.tokenizer.vocab_size, public, seed)
 
     @property
     def num_clients(self) -> int:
@@ -111,14 +113,17 @@ class LoRALMAlgorithm(Algorithm[ConfigT], Generic[ConfigT]):
         return with_lora(base, self.config.model)
 
     def judge(self, model: PeftModel) -> dict[str, Any]:
-        """Held-out perplexity of the final adapters (and of the bare base); ``samples.txt`` of sampled lines."""
+        """Held-out perplexity of the final adapters, of the bare base (zero steps) and of the
+        :data:`NGRAM_BASELINES` on the same tokens; ``samples.txt`` of sampled lines."""
         held_out, block = self.stream(self.test.text()), self.config.model.block_size
         lines = [sample_line(model, self.tokenizer, block) for _ in range(self.config.sample_lines)]
         (self.run_dir / SAMPLES).write_text("".join(lines), encoding="utf-8")
+        pooled, vocab_size = self.stream(self.train.text()), self.tokenizer.vocab_size
         return {
             "perplexity": perplexity(model, held_out, block),
             "base_perplexity": perplexity(self.new_model(), held_out, block),
-            "vocab_size": self.tokenizer.vocab_size,
+            **{key: ngram_perplexity(pooled, held_out, vocab_size, n, block) for key, n in NGRAM_BASELINES.items()},
+            "vocab_size": vocab_size,
         }
 
 

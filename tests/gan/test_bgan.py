@@ -38,3 +38,18 @@ def test_samples_reach_graph_neighbours_only_and_join_their_real_data(make_engin
         pool = agent.pool().x
         assert torch.equal(pool[-len(expected) :], expected)  # the discriminator's "real" side includes them
         assert len(pool) == len(agent.data.x) + 6
+
+
+def test_isolated_agents_share_nothing_and_train_on_their_own_rows(make_engine) -> None:  # noqa: F811
+    stages: set[str] = set()
+
+    def spy(delivery: Delivery) -> None:
+        stages.add(delivery.stage)
+        assert all(len(array) == 0 for array in delivery.message.arrays.values())
+
+    engine = make_engine("bgan", rounds=2, clients=4, topology="isolated", observer=spy)
+    engine.run()
+    assert neighbours(0, [0, 1, 2, 3], "isolated") == []
+    assert stages == {"train"}  # no share stage: the standalone baseline sends no samples
+    for agent in engine.clients.values():
+        assert torch.equal(agent.pool().x, agent.data.x)

@@ -50,3 +50,19 @@ def test_neighbour_feedback_moves_the_generator(make_engine, tmp_path) -> None: 
         return engine.clients[0].generator.state_dict()["net.0.weight"]
 
     assert not torch.equal(generator_after_one_round(False), generator_after_one_round(True))
+
+
+def test_standalone_devices_exchange_no_rows_and_train_on_their_own_loss(make_engine) -> None:  # noqa: F811
+    sent: list[str] = []
+
+    def spy(delivery: Delivery) -> None:
+        if delivery.stage in ("judge", "update"):
+            sent.extend(delivery.message.arrays)
+
+    engine = make_engine("distributed-gan-ids", rounds=2, clients=4, hops=0, observer=spy)
+    initial = engine.clients[0].generator.state_dict()["net.0.weight"].clone()
+    engine.run()
+    assert engine.server.neighbours == {0: [], 1: [], 2: [], 3: []}
+    assert not sent  # no neighbour's rows to judge, no feedback to apply
+    assert not torch.equal(engine.clients[0].generator.state_dict()["net.0.weight"], initial)
+    assert 0.0 <= engine.algorithm.finish(engine.server)["ids_auc"] <= 1.0

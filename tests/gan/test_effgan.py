@@ -34,3 +34,17 @@ def test_last_round_builds_an_ensemble_of_the_fine_tuned_generators(make_engine)
     sizes = torch.tensor([len(engine.algorithm.parts[c]) for c in range(4)], dtype=torch.float64)
     assert torch.allclose(mixture.probabilities, sizes / sizes.sum())
     assert mixture(torch.randn(50, engine.algorithm.config.model.latent_dim)).shape == (50, 64)
+
+
+def test_every_client_fine_tunes_even_when_rounds_sample_a_few(make_engine) -> None:  # noqa: F811
+    sampled: dict[int, set[int]] = {}
+
+    def spy(delivery: Delivery) -> None:
+        if delivery.direction == "down":
+            sampled.setdefault(delivery.server_round, set()).add(delivery.client)
+
+    settings = {"clients_per_round": 2, "local_steps": 1, "finetune_steps": 1, "data.partition": "iid"}
+    engine = make_engine("effgan", rounds=3, clients=4, observer=spy, **settings)
+    engine.run()
+    assert len(sampled[1]) == len(sampled[2]) == 2  # FedAvg rounds sample clients_per_round
+    assert sampled[3] == {0, 1, 2, 3} and sorted(engine.server.experts) == [0, 1, 2, 3]

@@ -10,6 +10,7 @@ from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.implementations.generation.gan.fedgan import step_sizes
 from fedgen_registry.runs.runner import RunError
+from fedgen_registry.strategies.gan import AveragedGeneratorServer
 
 
 def test_sync_averages_by_data_share_and_agents_keep_their_optimisers(make_engine) -> None:  # noqa: F811
@@ -46,3 +47,24 @@ def test_agents_use_the_two_time_scale_schedule(make_engine) -> None:  # noqa: F
 def test_generator_decaying_slower_than_the_discriminator_is_refused(make_engine) -> None:  # noqa: F811
     with pytest.raises(RunError, match="decay_g >= decay_d"):
         make_engine("fedgan", decay_d=0.5, decay_g=0.1)
+
+
+def test_agents_train_with_the_configured_loss_and_the_server_may_average_the_generator(
+    make_engine,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fedgen_registry.implementations.generation.gan import fedgan
+
+    losses: list[str] = []
+    for name in ("generator_loss", "discriminator_step"):
+        original = getattr(fedgan, name)
+
+        def spy(*args, original=original):
+            losses.append(args[-1])
+            return original(*args)
+
+        monkeypatch.setattr(fedgan, name, spy)
+    engine = make_engine("fedgan", rounds=1, clients=2, sync_interval=2, ema=0.5, **{"optim.loss": "hinge"})
+    assert isinstance(engine.server, AveragedGeneratorServer)  # the intermediary's moving average, judged
+    engine.run()
+    assert losses == ["hinge"] * 8  # 2 agents x 2 steps x (D step, G loss)

@@ -63,3 +63,20 @@ def test_reconstruction_fits_the_measurements_and_keeps_them(make_engine) -> Non
     assert bool((end < start).all())  # adapting latent and weights fits each scan's own measurements
     assert torch.allclose(kspace(recon) * masks, measured, atol=1e-5)
     assert all(torch.equal(before[k], v) for k, v in prior.state_dict().items())
+
+
+def test_sites_train_the_prior_with_the_configured_loss(make_engine, monkeypatch) -> None:  # noqa: F811
+    from fedgen_registry.implementations.generation.gan import fedgimp
+
+    losses: list[str] = []
+    for name in ("generator_loss", "discriminator_step"):
+        original = getattr(fedgimp, name)
+
+        def spy(*args, original=original):
+            losses.append(args[-1])
+            return original(*args)
+
+        monkeypatch.setattr(fedgimp, name, spy)
+    engine = make_engine("fedgimp", rounds=1, **{**FAST, "local_steps": 2, "optim.loss": "hinge"})
+    engine.run()
+    assert losses == ["hinge"] * (2 * 2 * 2)  # 2 sites x 2 local steps x (D step, G loss)

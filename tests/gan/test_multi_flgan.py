@@ -42,3 +42,16 @@ def test_the_federation_samples_from_every_group(make_engine) -> None:  # noqa: 
     assert len(mixture.components) == 3
     expected = [engine.server.group_sizes[g] for g in range(3)]
     assert torch.allclose(mixture.probabilities, torch.tensor(expected, dtype=torch.float64) / sum(expected))
+
+
+def test_every_client_is_grouped_when_only_some_train_a_round(make_engine) -> None:  # noqa: F811
+    trained: dict[int, list[int]] = {}
+
+    def spy(delivery: Delivery) -> None:
+        if delivery.stage == "train" and delivery.direction == "up":
+            trained.setdefault(delivery.server_round, []).append(delivery.client)
+
+    engine = make_engine("multi-flgan", rounds=2, num_gans=3, local_steps=1, clients_per_round=2, observer=spy)
+    engine.run()
+    assert sorted(engine.server.group) == list(range(10))  # the profiling round asked everyone
+    assert [len(trained[r]) for r in (1, 2)] == [2, 2]

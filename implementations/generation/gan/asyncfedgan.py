@@ -29,11 +29,19 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Message, State
 from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, PairServer, StalenessRule, pair_arrays, staleness_weight
+from fedgen_registry.strategies.gan import (
+    STABLE_GAN_RECIPE,
+    FedAvgGANAlgorithm,
+    PairServer,
+    StalenessRule,
+    pair_arrays,
+    staleness_weight,
+)
 from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
@@ -120,6 +128,21 @@ class AsyncFedGANServer(PairServer):
         self.arrival = dict(state["arrival"])
 
 
+QUALITY = {
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},  # FedAvg-GAN's server EMA: not here
+    "rounds": 40,
+    "clients": 10,
+    "local_steps": 50,
+    "staleness_a": 0.1,
+}
+"""FedAvg-GAN's generator progress with the stable recipe: the fastest client makes 40 x 50 local steps, as many as
+FedAvg-GAN's global generator gets in its 40 rounds. Every client trains in parallel, so the real-row visits are
+~2.75 times FedAvg-GAN's (704,000 at seed 0: ~5 arrivals a round); at FedAvg-GAN's 256,000 (16 rounds) the samples
+are still blurred (KID 0.24, recall 0.33 at seed 0). Staleness counts global versions, ~5 a round, so a = 0.1
+(a stale update 9 versions old is mixed at 0.5 x 0.41); the default a = 0.5 mixes it at 0.006 and the GAN never
+leaves its initial state. The recipe's generator EMA belongs to FedAvg-GAN's server, which this one replaces."""
+
+
 @register(
     "asyncfedgan",
     config=AsyncFedGANConfig,
@@ -127,6 +150,7 @@ class AsyncFedGANServer(PairServer):
     summary="AsyncFedGAN: clients of different speeds upload G and D; the server mixes each arrival with a staleness weight.",
     presets={
         "smoke": {"rounds": 30, "clients": 10, "local_steps": 5, "max_latency": 4},
+        "quality": QUALITY,
         "asyncfedgan-2024": {
             "rounds": 100,
             "clients": 3,
@@ -140,6 +164,19 @@ class AsyncFedGANServer(PairServer):
             "data.partition": "dirichlet",
         },
     },
+    claim=Claim(
+        statement="Mixing every arrival into the global G and D with a staleness-damped weight, with no round barrier "
+        "and clients of different speeds, comes within 0.02 KID and 0.8x recall of synchronous FedAvg-GAN.",
+        runs={
+            "asyncfedgan": ClaimRun(implementation="asyncfedgan"),
+            "fedavg-gan": ClaimRun(implementation="fedavg-gan", overrides={"ema": None}),
+        },
+        checks=image_parity_checks("asyncfedgan", "fedavg-gan"),
+        note="A proxy of AsyncFedGAN's claim (Manu et al. 2024) that staleness-aware asynchronous training converges "
+        "without waiting for stragglers: quality on IID 8x8 digits, the fastest client making as many local steps "
+        "as FedAvg-GAN's global generator gets; the wall-clock, wireless-latency and energy gains are not measured "
+        "(asynchrony is simulated in rounds). FedAvg-GAN runs without its generator EMA, which this server lacks.",
+    ),
 )
 class AsyncFedGAN(FedAvgGANAlgorithm[AsyncFedGANConfig]):
     uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})

@@ -24,6 +24,7 @@ from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import OptimConfig, generate, train_steps
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.gan import STABLE_GAN_RECIPE
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 SHARE = "query.brainstorm"
@@ -33,7 +34,9 @@ TRAIN = "train.brainstorm"
 class BGANConfig(ImageGANConfig):
     local_steps: int = Field(5, ge=1, description="Alternating D/G updates per agent per round.")
     shared_samples: int = Field(64, ge=1, description="Generated samples an agent sends to each neighbour per round.")
-    topology: Literal["ring", "complete"] = Field("ring", description="Who talks to whom.")
+    topology: Literal["ring", "complete", "isolated"] = Field(
+        "ring", description="Who talks to whom (isolated: standalone GANs, the baseline the paper compares with)."
+    )
     evaluate_agent: int = Field(0, ge=0, description="The agent whose generator the final evaluation samples.")
 
     @model_validator(mode="after")
@@ -46,7 +49,9 @@ class BGANConfig(ImageGANConfig):
 
 
 def neighbours(agent: int, agents: Sequence[int], topology: str) -> list[int]:
-    """The agents that ``agent`` hears from: its two ring neighbours, or everyone else."""
+    """The agents that ``agent`` hears from: its two ring neighbours, everyone else, or no one."""
+    if topology == "isolated":
+        return []
     if topology == "complete":
         return [other for other in agents if other != agent]
     position = agents.index(agent)
@@ -62,7 +67,7 @@ class BrainstormRelay(Server):
         self._shared: dict[int, torch.Tensor] = {}
 
     def stages(self, server_round: int) -> Sequence[str]:
-        return ("share", "train")
+        return ("train",) if self.config.topology == "isolated" else ("share", "train")
 
     def configure(self, stage: str, server_round: int, clients: Sequence[int]) -> dict[int, Message]:
         if stage == "share":
@@ -131,6 +136,20 @@ class BrainstormAgent(Client):
         self.borrowed = state["borrowed"]
 
 
+QUALITY = {
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},  # no server generator to average
+    "rounds": 40,
+    "clients": 10,
+    "local_steps": 50,
+    "shared_samples": 64,
+}
+"""The stable recipe at FedAvg-GAN's generator progress: the judged agent's generator makes 40 x 50 updates, as many
+as FedAvg-GAN's global generator. Every agent trains every round, so the batches drawn are 10 x 2000 x 64 =
+1,280,000, five times FedAvg-GAN's (and the meter counts the borrowed samples in them too); at FedAvg-GAN's 256,000
+an agent would get 400 updates, where a GAN on the digits is still blurred. The recipe's generator EMA is the
+FedAvg-GAN server's; here every agent keeps its own GAN."""
+
+
 @register(
     "bgan",
     config=BGANConfig,
@@ -138,6 +157,7 @@ class BrainstormAgent(Client):
     summary="Brainstorming GAN: peer agents swap generated samples, which their discriminators treat as real.",
     presets={
         "smoke": {"rounds": 20, "clients": 5, "local_steps": 5},
+        "quality": QUALITY,
         "bgan-brainstorming-2020": {"rounds": 200, "clients": 10, "local_steps": 5, "topology": "ring"},
     },
 )

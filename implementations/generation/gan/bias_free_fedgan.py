@@ -19,12 +19,13 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Message
 from fedgen_registry.objectives.gan import OptimConfig, fake_labels, generate, train_steps
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, PairServer
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE, FedAvgGANAlgorithm, PairServer
 from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
@@ -75,6 +76,22 @@ class BiasFreeServer(PairServer):
         return {**metrics, **{f"retrain_{key}": value for key, value in retrained.items()}}
 
 
+QUALITY = {
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},  # FedAvg-GAN's server EMA: not here
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "metadata_per_client": 256,
+    "retrain_steps": 10,
+}
+"""FedAvg-GAN's quality budget (40 rounds x 2 of 10 clients x 50 steps x 64 = 256,000 real-row visits) with the
+stable recipe; the server's 10 retraining steps a round on metadata add 40 x 10 x 64 = 25,600 batch rows to the
+meter, which are synthetic. 256 metadata rows per client generator: with the default 32 the retrained discriminator
+takes 64 generated rows for the real data and the retraining hurts (label-skewed KID 0.44 against 0.33 without it,
+seed 0). The recipe's generator EMA belongs to FedAvg-GAN's server, which this one replaces."""
+
+
+LABEL_SKEW = {"data.partition": "shards", "data.labels_per_client": 2}
+
+
 @register(
     "bias-free-fedgan",
     config=BiasFreeFedGANConfig,
@@ -82,6 +99,7 @@ class BiasFreeServer(PairServer):
     summary="Bias-Free FedGAN: FedGAN averaging, then server retraining on metadata drawn evenly from client generators.",
     presets={
         "smoke": {"rounds": 20, "clients": 10, "local_steps": 5, "data.partition": "shards"},
+        "quality": QUALITY,
         "bias-free-fedgan-2021": {
             "rounds": 100,
             "clients": 10,
@@ -90,6 +108,21 @@ class BiasFreeServer(PairServer):
             "data.labels_per_client": 2,
         },
     },
+    claim=Claim(
+        statement="On label-skewed clients (2 labels each), retraining the averaged GAN on metadata drawn evenly from "
+        "the received generators gives higher recall and lower KID than the same averaging without the retraining.",
+        runs={
+            "bias-free-fedgan": ClaimRun(implementation="bias-free-fedgan", overrides=LABEL_SKEW),
+            "averaging-only": ClaimRun(implementation="bias-free-fedgan", overrides={**LABEL_SKEW, "retrain_steps": 0}),
+        },
+        checks=[
+            Check(metric="recall", run="bias-free-fedgan", op=">", against="averaging-only"),
+            Check(metric="kid", run="bias-free-fedgan", op="<", against="averaging-only"),
+        ],
+        note="Bias-Free FedGAN's claim (Mugunthan et al. 2021) that the metadata retraining removes the class bias of "
+        "averaging on non-IID clients, on 8x8 digits in 2-label shards; recall stands in for the per-class balance "
+        "(no per-label metric is reported). retrain_steps=0 is FedGAN's averaging with the same clients and steps.",
+    ),
 )
 class BiasFreeFedGAN(FedAvgGANAlgorithm[BiasFreeFedGANConfig]):
     uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})

@@ -29,7 +29,7 @@ from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.models.style import ModulatedMLP
 from fedgen_registry.objectives.gan import OptimConfig, adam
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, pair_arrays
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE, PairServer, pair_arrays
 from fedgen_registry.strategies.translation import CycleSettings
 from fedgen_registry.tasks.translation import (
     PIXELS,
@@ -134,6 +134,14 @@ class OneDomainClient(Client):
 
 
 SMOKE = {"rounds": 40, "clients": 4, "local_steps": 5}
+RECIPE_KEYS = ("model.hidden", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.batch_size")
+"""What of the stable GAN recipe applies: the switchable AdaIN networks have no spectral norm, the losses are
+CycleGAN's (LSGAN + cycle + identity) and the averaged pair is judged as it is (no EMA)."""
+QUALITY = {
+    **{key: STABLE_GAN_RECIPE[key] for key in RECIPE_KEYS},
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+}
+"""FedAvg-GAN's quality budget: 40 rounds x 2 of 10 one-domain clients (5 per domain) x 50 steps x 64 rows."""
 
 
 @register(
@@ -143,6 +151,7 @@ SMOKE = {"rounds": 40, "clients": 4, "local_steps": 5}
     summary="Federated CycleGAN: one-domain clients, decomposed CycleGAN loss, switchable AdaIN G and D averaged.",
     presets={
         "smoke": SMOKE,
+        "quality": QUALITY,
         "federated-cyclegan-2021": {"rounds": 400, "clients": 2, "local_steps": 10},
     },
 )

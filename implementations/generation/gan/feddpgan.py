@@ -27,7 +27,7 @@ from fedgen_registry.mechanisms.privacy.gan_dp import PrivateGANTrainer
 from fedgen_registry.mechanisms.privacy.ledger import write_ledger
 from fedgen_registry.objectives.gan import OptimConfig
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, pair_arrays
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE, PairServer, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 LOSS_NOTE = (
@@ -75,6 +75,20 @@ class FedDPGANClient(Client):
         self.trainer.load_state_dict(state)
 
 
+RECIPE_KEYS = ("model.hidden", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.batch_size")
+"""What of the stable GAN recipe applies: Opacus cannot take per-example gradients through spectral norm (a
+parametrisation with buffers), the private trainer keeps the non-saturating loss, and the server keeps no EMA."""
+QUALITY = {
+    **{key: STABLE_GAN_RECIPE[key] for key in RECIPE_KEYS},
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "dp.noise_multiplier": 1.0,
+    "dp.max_grad_norm": 1.0,
+}
+"""FedAvg-GAN's local steps (40 rounds x 2 of 10 clients x 50 steps): the DP-SGD discriminator draws Poisson batches
+of expected size 64 from Opacus's loader, outside the sample meter, so the run's real_rows reads 0. Noise
+multiplier 1 and clip 1 on each example's gradient."""
+
+
 @register(
     "feddpgan",
     config=FedDPGANConfig,
@@ -89,6 +103,7 @@ class FedDPGANClient(Client):
             "optim.lr_g": 0.002,
             "optim.lr_d": 0.002,
         },
+        "quality": QUALITY,
         "feddpgan-2021": {"rounds": 100, "clients": 5, "local_steps": 10, "data.partition": "dirichlet"},
     },
 )

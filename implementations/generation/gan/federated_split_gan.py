@@ -27,12 +27,14 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.models.gan import MLPDiscriminator
 from fedgen_registry.objectives.gan import OptimConfig, adam, generate
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.gan import STABLE_GAN_RECIPE
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 FORWARD = "train.split_forward"
@@ -234,6 +236,20 @@ class IdleDevice(Client):
         raise ValueError(f"an idle device runs no segment and cannot handle {message.message_type!r}")
 
 
+QUALITY = {
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key not in ("ema", "optim.loss")},
+    "optim.batch_size": 32,
+    "rounds": 800,
+    "clients": 10,
+    "device_capacities": [1.0, 1.0, 1.0],
+    "average_every": 5,
+}
+"""FedAvg-GAN's quality budget with the stable recipe: 800 rounds x 10 users x 32 rows read by each user's head device
+= 256,000 real-row visits, so 800 remote generator steps, each from the summed feedback of the 10 users' split
+discriminators on 32 samples; batch 32 rather than 64 doubles the generator steps at this budget. The last segment
+computes the non-saturating loss on the cut logits, so not the recipe's hinge; no server EMA."""
+
+
 @register(
     "federated-split-gan",
     config=SplitGANConfig,
@@ -241,6 +257,7 @@ class IdleDevice(Client):
     summary="Federated split GAN: remote generator; each user's discriminator split across its devices by compute.",
     presets={
         "smoke": {"rounds": 200, "clients": 3, "device_capacities": [1.0, 1.0, 1.0], "average_every": 5},
+        "quality": QUALITY,
         "federated-split-gans-2022": {
             "rounds": 2000,
             "clients": 5,
@@ -252,6 +269,18 @@ class IdleDevice(Client):
             "model.latent_dim": 100,
         },
     },
+    claim=Claim(
+        statement="Cutting every user's discriminator over three devices by split learning comes within 0.02 KID and "
+        "0.8x recall of the same federation with each user's whole discriminator on one device.",
+        runs={
+            "federated-split-gan": ClaimRun(implementation="federated-split-gan"),
+            "one-device": ClaimRun(implementation="federated-split-gan", overrides={"device_capacities": [1.0]}),
+        },
+        checks=image_parity_checks("federated-split-gan", "one-device"),
+        note="The paper's claim (Kortoçi et al. 2022) that the split system yields the accuracy of training on "
+        "unconstrained devices, on IID 8x8 digits with one device per user standing for the unconstrained case; the "
+        "short training time on real resource-constrained devices is not measured.",
+    ),
 )
 class FederatedSplitGAN(ImageGANAlgorithm[SplitGANConfig]):
     uploads = MappingProxyType(

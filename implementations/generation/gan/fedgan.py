@@ -19,14 +19,14 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message, State
-from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate
-from fedgen_registry.objectives.gan import generator_loss as non_saturating_loss
+from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate, generator_loss
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.fedavg import TRAIN
-from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, pair_arrays
+from fedgen_registry.strategies.gan import STABLE_GAN_RECIPE, FedAvgGANAlgorithm, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANConfig
 
 
@@ -34,6 +34,13 @@ class FedGANConfig(ImageGANConfig):
     sync_interval: int = Field(5, ge=1, description="Local steps between two syncs by the intermediary (K).")
     decay_d: float = Field(0.0, ge=0, description="Exponent of the discriminator's step-size decay.")
     decay_g: float = Field(0.1, ge=0, description="Exponent of the generator's step-size decay (>= decay_d).")
+    ema: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Decay of the intermediary's moving average of the synced generator, judged in its place "
+        "(None: judge the last synced generator); FedAvg-GAN's server keeps it, the agents never see it.",
+    )
 
     @model_validator(mode="after")
     def _generator_is_the_slow_time_scale(self) -> FedGANConfig:
@@ -72,8 +79,10 @@ class FedGANAgent(Client):
             _set_rate(self.opt_g, lr_g)
             labels = fake_labels(size, self.data.num_classes, self.conditional)
             fake = generate(self.generator, size, config.model.latent_dim, labels)
-            d_total += discriminator_step(self.discriminator, self.opt_d, self.data, fake, labels, self.conditional)
-            loss = non_saturating_loss(self.discriminator, fake, labels)
+            d_total += discriminator_step(
+                self.discriminator, self.opt_d, self.data, fake, labels, self.conditional, config.optim.loss
+            )
+            loss = generator_loss(self.discriminator, fake, labels, config.optim.loss)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
@@ -96,6 +105,13 @@ class FedGANAgent(Client):
         self.step = int(state["step"])
 
 
+QUALITY = {**STABLE_GAN_RECIPE, "rounds": 40, "clients": 10, "clients_per_round": 2, "sync_interval": 50}
+"""FedAvg-GAN's quality budget and shape (40 syncs x 2 of 10 agents x K = 50 steps x 64 rows = 256,000 real-row
+visits) with the stable recipe, whose rates are the schedule's starting rates. The paper syncs every agent; at this
+budget that leaves 40 x 10 = 400 steps of progress and the GAN collapses (recall 0.15 at seed 0), so two agents
+a sync, as FedAvg-GAN samples them."""
+
+
 def _set_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -108,6 +124,7 @@ def _set_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     summary="FedGAN: agents' local G and D averaged every K steps; persistent local optimisers, two-time-scale rates.",
     presets={
         "smoke": {"rounds": 20, "clients": 10, "sync_interval": 5},
+        "quality": QUALITY,
         "fedgan-rasouli-2020": {
             "rounds": 100,
             "clients": 5,
@@ -116,6 +133,19 @@ def _set_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
             "data.labels_per_client": 2,
         },
     },
+    claim=Claim(
+        statement="Agents that keep their own optimisers and two-time-scale rates, synced by averaging G and D every "
+        "K = 50 steps, come within 0.02 KID and 0.8x recall of the same GAN trained on all the rows at one place, at "
+        "the same sample budget.",
+        runs={
+            "fedgan": ClaimRun(implementation="fedgan"),
+            "centralized-gan": ClaimRun(implementation="centralized-gan"),
+        },
+        checks=image_parity_checks("fedgan", "centralized-gan"),
+        note="FedGAN's claim (Rasouli et al. 2020) that periodically synced local GANs converge and perform like a "
+        "distributed GAN with less communication, checked against the centralized GAN (a stricter reference) on IID "
+        "8x8 digits; two of ten agents a sync where the paper syncs every agent, and Adam instead of plain steps.",
+    ),
 )
 class FedGAN(FedAvgGANAlgorithm[FedGANConfig]):
     def make_client(self, client_id: int) -> FedGANAgent:

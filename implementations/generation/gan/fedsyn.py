@@ -19,12 +19,12 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.federation.protocol import Message, Server
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.mechanisms.privacy.updates import difference, flatten, unflatten
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FedAvgGANAlgorithm, FedAvgGANClient
-from fedgen_registry.tasks.image_gan import ImageGANConfig
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, FedAvgGANAlgorithm, FedAvgGANClient, FedAvgGANConfig
 
 MECHANISM = "laplace-local"
 """Not yet among the ledger's mechanisms (``none``, ``dp-fedavg``, ``dp-sgd``); see :meth:`FedSyn.ledger`."""
@@ -37,8 +37,9 @@ class LaplaceConfig(BaseModel):
     l1_clip: float | None = Field(None, gt=0, description="Delta: L1 bound on a client's update (None: no bound).")
 
 
-class FedSynConfig(ImageGANConfig):
-    local_steps: int = Field(5, ge=1, description="Alternating D/G updates per participant per round.")
+class FedSynConfig(FedAvgGANConfig):
+    """FedAvg-GAN's settings (local steps, the server's generator EMA, which only ever sees noised weights) and the noise."""
+
     laplace: LaplaceConfig = LaplaceConfig()
 
 
@@ -64,6 +65,12 @@ class FedSynClient(FedAvgGANClient):
         return Message(reply.message_type, noised, reply.config)
 
 
+QUALITY = {**FEDAVG_GAN_QUALITY, "laplace.scale": 1e-3}
+"""FedAvg-GAN's quality preset (the stable recipe, 40 rounds x 2 of 10 clients x 50 steps x 64 = 256,000 real-row
+visits) with Laplace noise of scale b = 1e-3 on every shared parameter; the moving average of the generator is kept by
+the server from the noised uploads (post-processing)."""
+
+
 @register(
     "fedsyn",
     config=FedSynConfig,
@@ -71,8 +78,18 @@ class FedSynClient(FedAvgGANClient):
     summary="FedSyn: participants train local GANs and share Laplace-noised parameters; the server averages them.",
     presets={
         "smoke": {"rounds": 20, "clients": 5, "local_steps": 10, "laplace.scale": 1e-3},
+        "quality": QUALITY,
         "fedsyn-2022": {"rounds": 50, "clients": 5, "local_steps": 10, "data.partition": "shards"},
     },
+    claim=Claim(
+        statement="Participants that share only Laplace-noised weights (b = 1e-3 on every parameter) still federate "
+        "into one generator within 0.02 KID and 0.8x recall of FedAvg-GAN's, at the same sample budget.",
+        runs={"fedsyn": ClaimRun(implementation="fedsyn"), "fedavg-gan": ClaimRun(implementation="fedavg-gan")},
+        checks=image_parity_checks("fedsyn", "fedavg-gan"),
+        note="The paper's noise scale and its calibration were not seen: b = 1e-3 is this preset's, with no L1 bound on "
+        "the update, so no epsilon is claimed (privacy.json says so). IID digits over 10 clients, 2 a round; the "
+        "paper's organisations with small, distinct datasets are not modelled.",
+    ),
 )
 class FedSyn(FedAvgGANAlgorithm[FedSynConfig]):
     def make_client(self, client_id: int) -> FedSynClient:

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.objectives.gan import (
@@ -34,6 +35,7 @@ from fedgen_registry.objectives.gan import (
     generator_loss,
 )
 from fedgen_registry.registry import register
+from fedgen_registry.strategies.gan import STABLE_GAN_RECIPE
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 LOCAL = "train.local_gan"
@@ -157,7 +159,9 @@ class DataOwner(OwnedPair, Client):
             labels = fake_labels(size, self.data.num_classes, self.conditional)
             with torch.no_grad():
                 fake = generate(self.generator, size, self.latent_dim, labels)
-            d_loss += discriminator_step(self.discriminator, self.opt_d, self.data, fake, labels, self.conditional)
+            d_loss += discriminator_step(
+                self.discriminator, self.opt_d, self.data, fake, labels, self.conditional, self.optim.loss
+            )
         self._labels = fake_labels(size, self.data.num_classes, self.conditional)
         self._fake = generate(self.generator, size, self.latent_dim, self._labels)  # its graph waits for the feedback
         return Message(LOCAL, {"samples": self._fake.detach().clone()}, {"d_loss": d_loss / steps})
@@ -165,12 +169,25 @@ class DataOwner(OwnedPair, Client):
     def _generator_step(self, feedback: torch.Tensor) -> Message:
         if self._fake is None:
             raise ValueError("privacy feedback arrived before this owner shared samples")
-        local = generator_loss(self.discriminator, self._fake, self._labels)
+        local = generator_loss(self.discriminator, self._fake, self._labels, self.optim.loss)
         self.opt_g.zero_grad(set_to_none=True)
         (local + (self._fake * feedback).sum()).backward()
         self.opt_g.step()
         self._fake = self._labels = None
         return Message(PRIVACY, config={"g_loss": float(local.item())})
+
+
+QUALITY = {
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},  # the owners' generators: no server EMA
+    "rounds": 2000,
+    "clients": 2,
+    "disc_steps": 1,
+}
+"""FedAvg-GAN's quality budget with the stable recipe on the local GANs: 2000 rounds x 2 owners x 1 discriminator step
+x 64 rows = 256,000 real-row visits, 2000 generator steps per owner (FedAvg-GAN's 40 x 50 sequential steps). Two
+owners, as the paper's experiments; the central adversary's cross-entropy is its own, not the recipe's hinge."""
+BIASED = {"data.partition": "shards", "data.labels_per_client": 5}
+"""Each owner holds half of the classes: the beneficiary's own rows miss the other half."""
 
 
 @register(
@@ -180,8 +197,26 @@ class DataOwner(OwnedPair, Client):
     summary="FELICIA: local GANs coupled by a central privacy discriminator trained only on synthetic samples.",
     presets={
         "smoke": {"rounds": 200, "clients": 3, "data.partition": "dirichlet", "data.alpha": 0.5},
+        "quality": QUALITY,
         "felicia-2021": {"rounds": 2000, "clients": 2, "data.partition": "quantity", "data.alpha": 0.5},
     },
+    claim=Claim(
+        statement="An owner whose rows hold only half of the classes generates samples closer to the whole test set "
+        "(higher recall, lower KID) with FELICIA's central adversary than with its own GAN alone.",
+        runs={
+            "felicia": ClaimRun(implementation="felicia", overrides=BIASED),
+            "alone": ClaimRun(implementation="felicia", overrides={**BIASED, "privacy_weight": 0.0}),
+        },
+        checks=[
+            Check(metric="recall", run="felicia", op=">", against="alone"),
+            Check(metric="kid", run="felicia", op="<", against="alone"),
+        ],
+        note="The paper shows that an owner with limited, biased data benefits from the others, measured as the "
+        "classification utility of its synthetic images on MNIST, CIFAR-10 and skin lesions; here two owners with "
+        "disjoint halves of the 8x8 digit classes, the beneficiary's unconditional generator judged by recall and "
+        "KID on the test digits of every class (no classifier utility is reported for unconditional samples). "
+        "'alone' is the same run with privacy_weight 0: the central adversary's feedback is switched off.",
+    ),
 )
 class Felicia(ImageGANAlgorithm[FeliciaConfig]):
     uploads = MappingProxyType({"samples": "synthetic-samples"})

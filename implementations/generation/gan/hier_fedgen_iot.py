@@ -25,10 +25,13 @@ from typing import Any, Literal
 import torch
 from pydantic import Field
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun, image_parity_checks
 from fedgen_registry.federation.arrays import load_module_arrays, weighted_mean
 from fedgen_registry.federation.protocol import Server, State
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.gan import (
+    FEDAVG_GAN_QUALITY,
+    STABLE_GAN_RECIPE,
     StalenessRule,
     TieredDevice,
     TieredServer,
@@ -89,6 +92,19 @@ class AsyncCloudServer(TieredServer):
         self.cloud, self.version, self.synced = dict(state["cloud"]), int(state["version"]), dict(state["synced"])
 
 
+QUALITY = {
+    **{
+        key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"
+    },  # FedAvg-GAN's server EMA: here the edges and the cloud hold the generator
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "edges": 2,
+    "cloud_every": 2,
+}
+"""FedAvg-GAN's quality budget and shape with the stable recipe (40 rounds x 2 of 10 devices x 50 steps x 64 rows =
+256,000 real-row visits); two edges, the cloud every second round. With every device every round the budget leaves
+40 x 10 = 400 steps of progress (10 a round) and the generator collapses (KID 0.38, recall 0.09 at seed 0)."""
+
+
 @register(
     "hier-fedgen-iot",
     config=HierFedGenConfig,
@@ -96,6 +112,7 @@ class AsyncCloudServer(TieredServer):
     summary="Device-edge-cloud federated generator: edges average device generators; the cloud syncs or mixes asynchronously.",
     presets={
         "smoke": {"rounds": 20, "clients": 10, "edges": 2, "cloud_every": 2, "data.partition": "dirichlet"},
+        "quality": QUALITY,
         "fedgen-iot-hetero-2023": {
             "rounds": 100,
             "clients": 20,
@@ -105,6 +122,25 @@ class AsyncCloudServer(TieredServer):
             "data.alpha": 0.3,
         },
     },
+    claim=Claim(
+        statement="Devices that upload only generators to edges, which the cloud combines, train a global generator "
+        "within 0.02 KID and 0.8x recall of FedAvg-GAN at the same budget, and the asynchronous cloud comes within "
+        "0.02 KID of the synchronous one.",
+        runs={
+            "sync": ClaimRun(implementation="hier-fedgen-iot"),
+            "async": ClaimRun(implementation="hier-fedgen-iot", overrides={"updating": "async"}),
+            "fedavg-gan": ClaimRun(implementation="fedavg-gan"),
+        },
+        checks=[
+            *image_parity_checks("sync", "fedavg-gan"),
+            Check(metric="kid", run="async", op="<=", against="sync", margin=0.02),
+        ],
+        note="The paper builds the device-edge-cloud framework with both update rules for multi-source heterogeneous "
+        "IoT data and names no baseline in what was seen; the check is that the hierarchy and its asynchronous rule "
+        "cost little against flat FedAvg-GAN, on IID digits at 10 devices, 2 a round (the label-related scenario's "
+        "domain classifier is not implemented). FedAvg-GAN keeps a server EMA of the generator; the hierarchy does "
+        "not.",
+    ),
 )
 class HierFedGen(ImageGANAlgorithm[HierFedGenConfig]):
     uploads = MappingProxyType({"g.": "generator-parameters"})
@@ -114,9 +150,13 @@ class HierFedGen(ImageGANAlgorithm[HierFedGenConfig]):
         config = self.config
         initial = {"g." + k: v for k, v in self.new_generator().state_dict().items()}
         edge_of = edge_groups(config.clients, config.edges)
-        if config.updating == "async":
-            return AsyncCloudServer(initial, edge_of, config)
-        return TieredServer(initial, edge_of, config.cloud_every)
+        server = (
+            AsyncCloudServer(initial, edge_of, config)
+            if config.updating == "async"
+            else TieredServer(initial, edge_of, config.cloud_every)
+        )
+        server.clients_per_round = config.clients_per_round  # the devices that train a round (None: all of them)
+        return server
 
     def make_client(self, client_id: int) -> TieredDevice:
         config = self.config

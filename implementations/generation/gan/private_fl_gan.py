@@ -36,7 +36,7 @@ from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.objectives.gan import fake_labels, generate
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import PairServer, pair_arrays
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE, PairServer, pair_arrays
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 ACCOUNTANT = (
@@ -198,6 +198,20 @@ class AveragingServer(PairServer):
         return size_weighted(replies, order, ("g_loss",))
 
 
+QUALITY = {
+    # The papers' WGAN is the mechanism: the weight clip is what bounds a record's gradient (the DP sensitivity), so
+    # no spectral norm (it would break gradient_bound), no hinge loss and RMSprop rather than Adam; no generator EMA
+    # on the server. The recipe's width, batch and rates are kept.
+    **{key: STABLE_GAN_RECIPE[key] for key in ("model.hidden", "optim.batch_size", "optim.lr_g", "optim.lr_d")},
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "critic_steps": 2,
+    "dp.noise_multiplier": 1.0,
+}
+"""FedAvg-GAN's quality budget in generator steps (40 rounds x 2 of 10 clients x 50 steps): the critic reads its rows
+by Poisson sampling outside LocalData.batch, so the meter counts none; 2 critic steps of expected batch 64 per
+generator step."""
+
+
 @register(
     "private-fl-gan",
     config=PrivateFLGANConfig,
@@ -213,6 +227,7 @@ class AveragingServer(PairServer):
             "optim.lr_g": 2e-3,
             "optim.lr_d": 2e-3,
         },
+        "quality": QUALITY,
         "private-fl-gan-2020": {"rounds": 100, "clients": 10, "schedule": "parallel"},
         "fl-gan-neurocomputing-2021": {"rounds": 100, "clients": 10, "schedule": "serial"},
     },

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.tabular import (
+    FEDAVG_TABULAR_GAN_QUALITY,
     FEDAVG_TABULAR_GAN_SMOKE,
     FedAvgTabularGANAlgorithm,
     FedAvgTabularGANConfig,
@@ -24,7 +25,7 @@ from fedgen_registry.strategies.tabular import (
     config=FedAvgTabularGANConfig,
     family="tabular-gan",
     summary="FedAvg of a CTGAN generator and critic on an encoding fitted from client summaries (breast cancer, wine, CSV).",
-    presets={"smoke": FEDAVG_TABULAR_GAN_SMOKE},
+    presets={"smoke": FEDAVG_TABULAR_GAN_SMOKE, "quality": FEDAVG_TABULAR_GAN_QUALITY},
 )
 class FedAvgTabularGAN(FedAvgTabularGANAlgorithm):
     """FedAvg-Tabular-GAN as the strategy defines it; nothing paper-specific to add."""

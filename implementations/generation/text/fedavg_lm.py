@@ -11,8 +11,9 @@ papers' settings.
 
 from __future__ import annotations
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.text import FEDAVG_LM_SMOKE, FedAvgLMAlgorithm, FedAvgLMConfig
+from fedgen_registry.strategies.text import FEDAVG_LM_QUALITY, FEDAVG_LM_SMOKE, FedAvgLMAlgorithm, FedAvgLMConfig
 
 ATTENTION = ["c_attn"]  # GPT-2 fuses the query/key/value projections the papers adapt (q_proj, query_key_value)
 
@@ -93,7 +94,19 @@ PAPERS = {
     config=FedAvgLMConfig,
     family="language-model",
     summary="FedAvg of LoRA adapters on a frozen tiny GPT-2 (character level, generated topic corpus).",
-    presets={"smoke": FEDAVG_LM_SMOKE, **PAPERS},
+    presets={"smoke": FEDAVG_LM_SMOKE, "quality": FEDAVG_LM_QUALITY, **PAPERS},
+    claim=Claim(
+        statement="FedAvg of LoRA adapters over 10 IID clients (2 a round) comes within 10% of the held-out "
+        "perplexity of the same adapters tuned on all the text at one place, at the same sample budget.",
+        runs={
+            "fedavg-lm": ClaimRun(implementation="fedavg-lm"),
+            "centralized-lm": ClaimRun(implementation="centralized-lm"),
+        },
+        checks=[Check(metric="perplexity", run="fedavg-lm", op="<=", against="centralized-lm", factor=1.1)],
+        tolerance={"perplexity": 0.05},
+        note="The family's claim that federated tuning approaches centralized tuning, on a character-level tiny "
+        "GPT-2 and the generated topic corpus; under Dirichlet(0.1) topic skew the gap is far wider.",
+    ),
 )
 class FedAvgLM(FedAvgLMAlgorithm):
     """FedAvg-LM as the strategy defines it; nothing paper-specific to add."""
