@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -157,3 +158,20 @@ def test_a_refused_probe_keeps_the_preset_rounds_and_says_so(tmp_path: Path) -> 
     effgan = Candidate("effgan", 20, (), None, True)
     rounds, budget = budget_rounds(CompareSettings(out=tmp_path), effgan, "iid", 32000)
     assert rounds == 20 and budget.startswith("not equalised")
+
+
+def test_every_family_with_a_comparison_selects_its_baseline_and_its_family_algorithm(tmp_path: Path) -> None:
+    """Tables and text join too: the LM family has no data.name (its corpus is generated), the others must match."""
+    from fedgen_registry.runs.compare import FAMILIES
+
+    for family, comparison in FAMILIES.items():
+        candidates, _ = select(CompareSettings(out=tmp_path, family=family), "quality")
+        chosen = [c.implementation for c in candidates]
+        assert chosen[:1] == [comparison.baseline] and comparison.reference in chosen, family
+
+
+def test_a_preset_on_another_dataset_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    from fedgen_registry.runs.compare import FAMILIES, skip_reason
+
+    wine = dataclasses.replace(FAMILIES["tabular-gan"], dataset="wine")
+    assert "'breast-cancer', not 'wine'" in (skip_reason("fedavg-tabular-gan", wine, "quality") or "")

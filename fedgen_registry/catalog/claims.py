@@ -232,3 +232,25 @@ def image_parity_checks(ours: str, baseline: str, kid_margin: float = 0.02, reca
         Check(metric="kid", run=ours, op="<=", against=baseline, margin=kid_margin),
         Check(metric="recall", run=ours, op=">=", against=baseline, factor=recall_factor),
     ]
+
+
+TABLES = {"breast-cancer": {}, "wine": {"data.name": "wine"}}
+"""Issue 10's two bundled tables, as the overrides of a claim's runs (breast cancer is the default)."""
+
+
+def table_target_checks(run: str) -> list[Check]:
+    """Issue 10's targets for a tabular recipe: sdmetrics quality >= 0.8, TSTR within 5 points of train-on-real."""
+    return [
+        Check(metric="quality_score", run=run, op=">=", against=0.8),
+        Check(metric="tstr_accuracy", run=run, op=">=", against=run, against_metric="trtr_accuracy", margin=-0.05),
+    ]
+
+
+def table_parity_checks(
+    ours: str, baseline: str, quality_margin: float = 0.03, tstr_margin: float = 0.05
+) -> list[Check]:
+    """A federated tabular generator against its baseline: sdmetrics quality and TSTR within the margins of its."""
+    return [
+        Check(metric="quality_score", run=ours, op=">=", against=baseline, margin=-quality_margin),
+        Check(metric="tstr_accuracy", run=ours, op=">=", against=baseline, margin=-tstr_margin),
+    ]

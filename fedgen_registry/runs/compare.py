@@ -35,8 +35,9 @@ class FamilyComparison:
 
     baseline: str
     """The centralized twin every federated run is set beside (its smoke run sets the sample budget)."""
-    dataset: str
-    """What every smoke preset must train on, so the runs share the partitions."""
+    dataset: str | None
+    """What every preset must train on (``data.name``), so the runs share the partitions; None for a family
+    whose data is its own generated corpus, with no ``data.name`` to choose."""
     results_stem: str
     """The results files: ``<stem>.json``, ``<stem>.md``, ``<stem>.png``."""
     models: str
@@ -69,6 +70,25 @@ FAMILIES: Mapping[str, FamilyComparison] = {
         "image diffusion model",
         title="Federated diffusion models",
         reference="fedavg-diffusion",
+    ),
+    "tabular-gan": FamilyComparison(
+        "centralized-tabular-gan",
+        "breast-cancer",
+        "tabular",
+        "tabular GAN",
+        title="Federated tabular GANs",
+        reference="fedavg-tabular-gan",
+        metrics=("quality_score", "tstr_accuracy", "trtr_accuracy", "copied_fraction"),
+        lower_is_better=False,
+    ),
+    "language-model": FamilyComparison(
+        "centralized-lm",
+        None,
+        "text",
+        "language model",
+        title="Federated language models",
+        reference="fedavg-lm",
+        metrics=("perplexity", "base_perplexity", "bigram_perplexity"),
     ),
 }
 
@@ -139,11 +159,12 @@ def skip_reason(implementation: str, comparison: FamilyComparison, preset: str =
     spec = get_implementation(implementation)
     if preset not in spec.presets:
         return f"no {preset!r} preset"
-    missing = sorted(REQUIRED_SETTINGS - set(config_keys(spec.config)))
+    required = REQUIRED_SETTINGS if comparison.dataset is not None else REQUIRED_SETTINGS - {"data.name"}
+    missing = sorted(required - set(config_keys(spec.config)))
     if missing:
         return f"its config has no {', '.join(missing)} setting(s): not a partitioned {comparison.models}"
     config: Any = resolve(implementation, preset=preset).config
-    if config.data.name != comparison.dataset:
+    if comparison.dataset is not None and config.data.name != comparison.dataset:
         return f"its {preset} preset trains on {config.data.name!r}, not {comparison.dataset!r}"
     return None
 
@@ -480,7 +501,7 @@ def cell(row: Mapping[str, Any], key: str) -> str:
 def markdown_table(results: Mapping[str, Any], figure: str | None = None) -> str:
     """The results as Markdown: budget rule, the table, KID ratios, skipped implementations, the figure."""
     lines = [
-        f"Family `{results['family']}` on {results['dataset']}, preset `{results['preset']}`, "
+        f"Family `{results['family']}` on {results['dataset'] or 'its generated corpus'}, preset `{results['preset']}`, "
         f"{results['clients']} clients, Dirichlet alpha {results['alpha']}; baseline `{results['baseline']}`.",
         "",
         f"**Sample budget.** {results['budget_rule']}",

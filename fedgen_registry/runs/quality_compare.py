@@ -154,7 +154,7 @@ def quality_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> 
         seeds += f" (non-IID federated rows: seeds {', '.join(map(str, skewed))}, so their ± is over fewer runs)"
     better = "lower" if results["lower_is_better"] else "higher"
     lines = [
-        f"Family `{results['family']}` on {results['dataset']}, preset `quality`, seeds {seeds} (mean ± std); "
+        f"Family `{results['family']}` on {results['dataset'] or 'its generated corpus'}, preset `quality`, seeds {seeds} (mean ± std); "
         f"partitions {', '.join(results['partitions'])} (Dirichlet alpha {results['alpha']}); baseline "
         f"`{results['baseline']}`. Every quality preset draws the same real rows as its centralized twin (column "
         f"*real rows* in the details). Headline metric `{metrics[0]}`: {better} is better.",

@@ -183,8 +183,30 @@ class FedAvgVAEAlgorithm(FedAvgFamilyAlgorithm[FedAvgVAEConfig]):
 CROSS_DEVICE = {"clients": 50, "clients_per_round": 10}
 """A stand-in for the cross-device papers (many small clients, a sample per round); not their numbers."""
 
+VAE_QUALITY: dict[str, Any] = {
+    "rounds": 60,
+    "clients": 10,
+    "clients_per_round": 2,
+    "local_steps": 25,
+    "optim.batch_size": 128,
+    "optim.lr": 1e-3,
+    "optim.schedule": "cosine",
+    "ema": 0.8,
+    "model.decoder_std": 0.5,
+}
+"""The VAE recipe at its quality budget: 60 rounds x 2 of 10 IID clients x 25 steps of 128 rows (the centralized twin:
+60 rounds x 50 steps, 3000 in all), Adam at 1e-3 with a cosine decay over the run, the server's moving average of
+the weights (decay 0.8 a round), and a Gaussian decoder of standard deviation 0.5 in data units (pixels in [-1, 1]).
+The decoder's spread sets how reconstruction weighs against the KL term; the bound stays a true ELBO for every
+value (its normalising constant is included). At 3000 steps, seed 0, the twin's KID was 0.059 at the default 0.2,
+0.027 at 0.3, 0.018 at 0.4, 0.015 at 0.5 and 0.018 at 0.6 (recall 0.94, 0.95, 0.94, 0.94, 0.89): a wider decoder
+keeps the posterior near the prior, so prior samples look like the data; narrower ones (0.1: KID 0.15) blur it. A
+learned spread (``model.learn_decoder_std``) settled near the reconstruction error and gave 0.066, a sampling
+temperature of 0.8 lost recall (0.54 at spread 0.1); 16 latents instead of 8 changed little (0.0145)."""
+
 VAE_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"rounds": 15, "clients": 10, "local_steps": 10},
+    "quality": VAE_QUALITY,
     "fedvae-anomaly-ts-2021": CROSS_DEVICE,
     "fedvae-polato-2021": CROSS_DEVICE,
     "fedgen-predictive-maintenance-2024": {},

@@ -48,6 +48,13 @@ class PackedCritic(nn.Module):
         return self.critic(packed.reshape(len(packed) * self.pac, -1))
 
 
+def packed_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, pac: int) -> torch.Tensor:
+    """WGAN-GP's penalty of a PacGAN critic: one interpolation weight and one gradient norm per pack of rows."""
+    return gradient_penalty(
+        PackedCritic(critic, pac), real.reshape(len(real) // pac, -1), fake.reshape(len(fake) // pac, -1)
+    )
+
+
 def condition_loss(raw: torch.Tensor, condition: Condition, output_info: list) -> torch.Tensor:
     """Cross-entropy between the generated category and the conditioned one, on the conditioned column only."""
     vectors, losses, offset = torch.from_numpy(condition.vectors), [], 0
@@ -87,10 +94,7 @@ def critic_step(
     real = torch.from_numpy(data.rows[data.sampler.rows(shuffled, batch)])
     real_in, fake_in = _with(real, _vectors(shuffled)), _with(fake, cond)
     loss = discriminator(fake_in).mean() - discriminator(real_in).mean()
-    packs = batch // model.pac
-    penalty = gradient_penalty(
-        PackedCritic(discriminator, model.pac), real_in.reshape(packs, -1), fake_in.reshape(packs, -1)
-    )
+    penalty = packed_penalty(discriminator, real_in, fake_in, model.pac)
     optimizer.zero_grad(set_to_none=True)
     (loss + optim.penalty * penalty).backward()
     optimizer.step()

@@ -17,6 +17,23 @@ from torch import nn
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.mechanisms.privacy.dp_sgd import PrivateTraining, RecordDPConfig, make_private
 from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate, generator_loss
+from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE
+
+RECORD_DP_GAN_QUALITY: dict[str, Any] = {
+    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "optim.batch_size": STABLE_GAN_RECIPE["optim.batch_size"],
+    "optim.lr_g": 0.002,
+    "optim.lr_d": 0.002,
+    "dp.noise_multiplier": 0.5,
+    "dp.max_grad_norm": 1.0,
+}
+"""The quality budget of a federation of DP-SGD GANs (FedDPGAN, PP-FedGAN): FedAvg-GAN's local steps (40 rounds x
+2 of 10 clients x 50 steps), whose Poisson batches of expected size 64 come from Opacus's loader, outside the sample
+meter (so a run's real_rows reads 0). Not the stable recipe: Opacus cannot take per-example gradients through
+spectral norm (a parametrisation with buffers), the private trainer keeps the non-saturating loss, and under DP-SGD
+noise Adam(0, 0.9) at 2e-4 with width 256 collapses to one image (KID 3.2 at noise 1, seed 0); the default width
+128, rates 2e-3 with Adam(0.5, 0.999), noise multiplier 0.5 and clip 1 on each example's gradient. Shared, so that
+the encrypted federation and the plaintext one train the same GANs."""
 
 
 class PrivateGANTrainer:

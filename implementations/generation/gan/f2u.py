@@ -56,8 +56,9 @@ QUALITY = {
 }
 """FedAvg-GAN's quality budget with the stable recipe: 800 rounds x 10 clients x 1 discriminator step x 32 rows =
 256,000 real-row visits, so 800 generator steps, each against every client's verdict on the same 32 samples; batch
-32 rather than 64 doubles the generator steps at this budget. F2U's loss is its own (the non-saturating loss of the
-most forgiving client), so not the recipe's hinge; no server EMA, the generator is F2U's."""
+32 rather than 64 doubles the generator steps at this budget. At FedAvg-GAN's 2000 generator updates (2000 rounds
+of 64, five times the real-row visits) F2U reaches KID 0.024 and recall 0.975 at seed 0. F2U's loss is its own (the
+non-saturating loss of the most forgiving client), so not the recipe's hinge; no server EMA, the generator is F2U's."""
 
 
 ONE_CLASS_EACH = {"data.partition": "shards", "data.labels_per_client": 1}
@@ -92,7 +93,8 @@ ONE_CLASS_EACH = {"data.partition": "shards", "data.labels_per_client": 1}
         ],
         note="F2U's claim (Yonetani et al. 2019) that Forgiver-First Update targets a mixture covering every client's "
         "classes, on 8x8 digits split one class per client; recall and PRDC coverage stand in for the per-class "
-        "coverage (no per-label metric is reported). KID_NOTE",
+        "coverage (no per-label metric is reported). F2U's samples span several classes but with saturated strokes, "
+        "so its KID is worse than that of FedAvg-GAN's collapsed generator (0.82 against 0.48 at seed 0).",
     ),
 )
 class F2U(ImageGANAlgorithm[F2UConfig]):

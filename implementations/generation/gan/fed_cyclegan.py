@@ -23,13 +23,14 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun, image_parity_checks
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.models.style import ModulatedMLP
 from fedgen_registry.objectives.gan import OptimConfig, adam
 from fedgen_registry.registry import register
-from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE, PairServer, pair_arrays
+from fedgen_registry.strategies.gan import STABLE_GAN_RECIPE, PairServer, pair_arrays
 from fedgen_registry.strategies.translation import CycleSettings
 from fedgen_registry.tasks.translation import (
     PIXELS,
@@ -139,9 +140,14 @@ RECIPE_KEYS = ("model.hidden", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim
 CycleGAN's (LSGAN + cycle + identity) and the averaged pair is judged as it is (no EMA)."""
 QUALITY = {
     **{key: STABLE_GAN_RECIPE[key] for key in RECIPE_KEYS},
-    **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
+    "rounds": 40,
+    "clients": 10,
+    "local_steps": 10,
 }
-"""FedAvg-GAN's quality budget: 40 rounds x 2 of 10 one-domain clients (5 per domain) x 50 steps x 64 rows."""
+"""FedAvg-GAN's quality budget: 40 rounds x all 10 one-domain clients (5 per domain) x 10 steps x 64 rows = 256,000.
+Every client every round, so that each average holds the terms of both domains, which together make the CycleGAN
+loss; with 2 of 10 a round (50 steps), nearly half the rounds train one domain only (a->b PSNR 5.9 dB against 6.7
+here, seed 0)."""
 
 
 @register(
@@ -154,6 +160,29 @@ QUALITY = {
         "quality": QUALITY,
         "federated-cyclegan-2021": {"rounds": 400, "clients": 2, "local_steps": 10},
     },
+    claim=Claim(
+        statement="Summing the per-domain terms of the CycleGAN loss over one-domain clients translates the held-out "
+        "t2 digits into t1 digits within 0.02 KID and 0.8x recall of a GAN trained on all the t1 rows at one place, "
+        "and beats the untranslated input's PSNR.",
+        runs={
+            "fed-cyclegan": ClaimRun(implementation="fed-cyclegan"),
+            "centralized-gan": ClaimRun(implementation="centralized-gan"),
+        },
+        checks=[
+            *image_parity_checks("fed-cyclegan", "centralized-gan"),
+            Check(
+                metric="a2b_psnr",
+                run="fed-cyclegan",
+                op=">",
+                against="fed-cyclegan",
+                against_metric="identity_a2b_psnr",
+            ),
+        ],
+        note="The paper's claim (Song and Ye 2021) is parity with the non-federated CycleGAN; no centralized translation "
+        "twin is registered, so the b->a translations (KID on t1 outputs) are held against the centralized GAN's "
+        "samples of the same digits, on toy contrasts (t2 = inverted t1). The identity floor is weak: a constant "
+        "mean t2 image scores 11.4 dB a->b PSNR (SSIM 0.57) where the translator scores 6.7 dB (SSIM 0.0) at seed 0.",
+    ),
 )
 class FedCycleGAN(TranslationAlgorithm[FedCycleGANConfig]):
     """Client ``i`` holds domain ``i mod 2`` (a: the source contrast, b: the target) of its own rows."""

@@ -26,6 +26,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.models.gan import MLPDiscriminator
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE
@@ -159,6 +160,22 @@ its own image tensors, not LocalData.batch, so the meter counts no rows."""
             "optim.lr_d": 1e-4,
         },
     },
+    claim=Claim(
+        statement="With the second modality severely misaligned, the affine-transform loss gives translations closer "
+        "to the aligned ground truth in both directions (higher SSIM) than the same federation without it.",
+        runs={
+            "fedmed-atl": ClaimRun(implementation="fedmed-atl"),
+            "no-atl": ClaimRun(implementation="fedmed-atl", overrides={"weight_g": 0.0, "weight_d": 0.0}),
+        },
+        checks=[
+            Check(metric="a2b_ssim", run="fedmed-atl", op=">", against="no-atl"),
+            Check(metric="b2a_ssim", run="fedmed-atl", op=">", against="no-atl"),
+        ],
+        note="The paper's affine-transform loss absorbs the misalignment of unpaired brain MRI; here the toy contrasts "
+        "(T2 = inverted digit under a random affine transform per image), 10 hospitals, 2 a round, judged on "
+        "held-out aligned pairs. 'no-atl' sets both auxiliary weights to 0: the same misaligned data and networks, "
+        "no affine-transform loss.",
+    ),
 )
 class FedMedATL(CycleFederation[FedMedATLConfig]):
     uploads = MappingProxyType({"g_ab.": "model-parameters", "g_ba.": "model-parameters"})

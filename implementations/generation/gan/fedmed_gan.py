@@ -22,6 +22,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from fedgen_registry.catalog.claims import Check, Claim, ClaimRun
 from fedgen_registry.federation.protocol import Server
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.registry import register
@@ -107,6 +108,23 @@ its own image tensors, not LocalData.batch, so the meter counts no rows."""
             "cycle.lambda_cyc": 10.0,
         },
     },
+    claim=Claim(
+        statement="Sanitising the discriminator-to-generator gradient (the paper's differential privacy) reduces mode "
+        "collapse of the federated CycleGANs: the T2 -> T1 translations keep at least the recall, and KID within "
+        "0.02, of the same federation without the sanitiser.",
+        runs={
+            "fedmed-gan": ClaimRun(implementation="fedmed-gan"),
+            "no-dp": ClaimRun(implementation="fedmed-gan", overrides={"dp.enabled": False}),
+        },
+        checks=[
+            Check(metric="recall", run="fedmed-gan", op=">=", against="no-dp"),
+            Check(metric="kid", run="fedmed-gan", op="<=", against="no-dp", margin=0.02),
+        ],
+        note="The authors find that their DP gradient descent also reduces mode collapse, on brain MRI; here recall "
+        "and KID of the translations into the digit contrast stand for mode coverage, on the 8x8 toy contrasts "
+        "(T2 = inverted digit), 10 institutions, 2 a round. No epsilon is claimed (the cycle term reads the images "
+        "unsanitised).",
+    ),
 )
 class FedMedGAN(CycleFederation[FedMedGANConfig]):
     uploads = MappingProxyType({"g_ab.": "generator-parameters", "g_ba.": "generator-parameters"})

@@ -38,7 +38,7 @@ class LaplaceConfig(BaseModel):
 
 
 class FedSynConfig(FedAvgGANConfig):
-    """FedAvg-GAN's settings (local steps, the server's generator EMA, which only ever sees noised weights) and the noise."""
+    """FedAvg-GAN's settings (local steps; the server's generator EMA sees only noised weights) and the noise."""
 
     laplace: LaplaceConfig = LaplaceConfig()
 
@@ -86,8 +86,8 @@ the server from the noised uploads (post-processing)."""
         "into one generator within 0.02 KID and 0.8x recall of FedAvg-GAN's, at the same sample budget.",
         runs={"fedsyn": ClaimRun(implementation="fedsyn"), "fedavg-gan": ClaimRun(implementation="fedavg-gan")},
         checks=image_parity_checks("fedsyn", "fedavg-gan"),
-        note="The paper's noise scale and its calibration were not seen: b = 1e-3 is this preset's, with no L1 bound on "
-        "the update, so no epsilon is claimed (privacy.json says so). IID digits over 10 clients, 2 a round; the "
+        note="The paper's noise scale and its calibration were not seen: b = 1e-3 is this preset's, with no L1 bound "
+        "on the update, so no epsilon is claimed (privacy.json says so). IID digits over 10 clients, 2 a round; the "
         "paper's organisations with small, distinct datasets are not modelled.",
     ),
 )

@@ -106,9 +106,8 @@ class FeGANServer(PairServer):
 
 
 QUALITY = {
-    **{
-        key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"
-    },  # FedAvg-GAN's server EMA: FeGAN's server is its own
+    # not the recipe's generator EMA, which FedAvg-GAN's server keeps: FeGAN's server is its own
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},
     **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "local_steps")},
     "devices_per_round": FEDAVG_GAN_QUALITY["clients_per_round"],
 }

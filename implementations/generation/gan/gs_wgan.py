@@ -25,6 +25,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.mechanisms.privacy import accounting
@@ -161,19 +162,22 @@ class GSWGANClient(Client):
 QUALITY = {
     # The paper's WGAN-GP critic is kept (its gradient penalty, not spectral norm or the hinge loss, keeps it
     # Lipschitz), with the code's Adam betas (0.5, 0.9), whose momentum averages the sanitised gradients' noise; no
-    # generator EMA on the server. The recipe's width, batch and rates are taken.
-    **{key: STABLE_GAN_RECIPE[key] for key in ("model.hidden", "optim.batch_size", "optim.lr_g", "optim.lr_d")},
-    "rounds": 2000,
+    # generator EMA on the server. The recipe's width and rates are taken.
+    **{key: STABLE_GAN_RECIPE[key] for key in ("model.hidden", "optim.lr_g", "optim.lr_d")},
+    "optim.batch_size": 32,
+    "optim.beta1": 0.5,  # stated: a dotted optim key rebuilds OptimConfig from its defaults (0.5, 0.999), not from
+    "optim.beta2": 0.9,  # the field default above
+    "rounds": 800,
     "clients": 10,
-    "clients_per_round": 1,
-    "critic_iters": 2,
+    "clients_per_round": None,
+    "critic_iters": 1,
     "sanitize.noise_multiplier": 1.07,
-    "optim.beta1": 0.5,  # stated: a dotted optim key rebuilds OptimConfig from its defaults (0.5, 0.999), not the
-    "optim.beta2": 0.9,  # field default above
 }
-"""FedAvg-GAN's quality budget: 2000 generator steps (as FedAvg-GAN's 40 rounds x 50 sequential steps), each from one
-of 10 critics after 2 critic steps on 64 rows (2000 x 2 x 64 = 256,000 real-row visits; the code's 5 critic steps
-would take 2.5 times the rows), at the code's noise multiplier."""
+"""FedAvg-GAN's quality budget: 800 generator steps, each from the sanitised gradients of all 10 critics after one
+critic step each on 32 rows (800 x 10 x 32 = 256,000 real-row visits), at the code's noise multiplier. The code samples
+one critic a step, but its critics are pre-trained; these are not, and one of 10 critics a step (2 critic steps of
+64 rows, 2000 steps) leaves each critic trailing the generator, which collapses with or without noise (KID 0.53 at
+sigma 1.07, 6.99 at sigma 0, recall 0, seed 0)."""
 
 
 @register(
@@ -196,6 +200,22 @@ would take 2.5 times the rows), at the code's noise multiplier."""
             "optim.batch_size": 32,
         },
     },
+    claim=Claim(
+        statement="A generator that learns only from per-sample clipped and noised critic gradients (sigma 1.07) "
+        "comes within 0.02 KID and 0.8x recall of the same federation without the noise, while the critics train "
+        "noise-free.",
+        runs={
+            "gs-wgan": ClaimRun(implementation="gs-wgan"),
+            "noise-free": ClaimRun(implementation="gs-wgan", overrides={"sanitize.noise_multiplier": 0.0}),
+        },
+        checks=image_parity_checks("gs-wgan", "noise-free"),
+        note="GS-WGAN's point is that sanitising only the gradient that reaches the generator distorts less than "
+        "noising every discriminator update; the DP-SGD-on-the-discriminator baselines are other implementations, "
+        "so the check is the cost of the sanitiser against no noise, on 10 IID critics of the 8x8 digits. At this "
+        "scale the guarantee is void: privacy.json's epsilon is about 12,000 (delta 1e-5, seed 0), for 800 steps x "
+        "32 sanitised samples with every critic queried each step (q = 1), where the paper samples one of 1000 "
+        "pre-trained critics.",
+    ),
 )
 class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
     uploads = MappingProxyType({"gradient": "gradients"})

@@ -93,9 +93,8 @@ class AsyncCloudServer(TieredServer):
 
 
 QUALITY = {
-    **{
-        key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"
-    },  # FedAvg-GAN's server EMA: here the edges and the cloud hold the generator
+    # not the recipe's generator EMA, which FedAvg-GAN's server keeps: here edges and the cloud hold the generator
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},
     **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
     "edges": 2,
     "cloud_every": 2,

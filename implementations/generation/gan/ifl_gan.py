@@ -91,9 +91,8 @@ class IFLGANClient(FedAvgGANClient):
 
 
 QUALITY = {
-    **{
-        key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"
-    },  # FedAvg-GAN's server EMA: IFL-GAN's server is its own
+    # not the recipe's generator EMA, which FedAvg-GAN's server keeps: IFL-GAN's server is its own
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},
     **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
 }
 """FedAvg-GAN's quality budget and shape with the stable recipe (40 rounds x 2 of 10 clients x 50 steps x 64 rows =

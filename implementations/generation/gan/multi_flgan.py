@@ -127,9 +127,8 @@ class MultiFLGANServer(Server):
 
 
 QUALITY = {
-    **{
-        key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"
-    },  # FedAvg-GAN's server EMA: here each group's GAN is its own PairServer
+    # not the recipe's generator EMA, which FedAvg-GAN's server keeps: each group's GAN is a plain PairServer
+    **{key: value for key, value in STABLE_GAN_RECIPE.items() if key != "ema"},
     **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
     "num_gans": 3,
 }

@@ -29,6 +29,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
@@ -205,11 +206,13 @@ QUALITY = {
     **{key: STABLE_GAN_RECIPE[key] for key in ("model.hidden", "optim.batch_size", "optim.lr_g", "optim.lr_d")},
     **{key: FEDAVG_GAN_QUALITY[key] for key in ("rounds", "clients", "clients_per_round", "local_steps")},
     "critic_steps": 2,
-    "dp.noise_multiplier": 1.0,
+    "dp.noise_multiplier": 0.3,
 }
 """FedAvg-GAN's quality budget in generator steps (40 rounds x 2 of 10 clients x 50 steps): the critic reads its rows
 by Poisson sampling outside LocalData.batch, so the meter counts none; 2 critic steps of expected batch 64 per
-generator step."""
+generator step. Noise multiplier 0.3 (the smoke preset's; the papers' was not seen): at 1.0 the noise of std
+sigma c_g drowns the critic and the generator collapses (KID 5.6, recall 0, epsilon 400 at seed 0), where without
+noise this WGAN reaches KID 0.018, recall 0.98."""
 
 
 @register(
@@ -231,6 +234,19 @@ generator step."""
         "private-fl-gan-2020": {"rounds": 100, "clients": 10, "schedule": "parallel"},
         "fl-gan-neurocomputing-2021": {"rounds": 100, "clients": 10, "schedule": "serial"},
     },
+    claim=Claim(
+        statement="With the critic's weight clip as the sensitivity bound, Gaussian noise on the critic's gradients "
+        "(sigma 0.3, no per-example clipping) keeps the federated WGAN within 0.02 KID and 0.8x recall of the same "
+        "federation without noise.",
+        runs={
+            "private-fl-gan": ClaimRun(implementation="private-fl-gan"),
+            "no-noise": ClaimRun(implementation="private-fl-gan", overrides={"dp.noise_multiplier": 0.0}),
+        },
+        checks=image_parity_checks("private-fl-gan", "no-noise"),
+        note="The papers' point is a provable DP guarantee from the Lipschitz limit with no extra clipping; the "
+        "guarantee is privacy.json's epsilon, and the check is what the noise costs, on 10 IID clients of the 8x8 "
+        "digits, 2 a round (the papers' data, noise and epsilon were not seen).",
+    ),
 )
 class PrivateFLGAN(ImageGANAlgorithm[PrivateFLGANConfig]):
     uploads = MappingProxyType({"g.": "generator-parameters", "d.": "discriminator-parameters"})
