@@ -23,7 +23,10 @@ from fedgen_registry.strategies.family import DIFFUSION_PRESETS, FedAvgDiffusion
     claim=Claim(
         statement="FedAvg of the diffusion recipe over 10 IID clients, 2 a round, comes within 0.02 KID and 0.8x recall of "
         "the same recipe trained on all the digits at one place, at the same sample budget.",
-        runs={"fedavg-diffusion": ClaimRun(implementation="fedavg-diffusion"), "centralized-diffusion": ClaimRun(implementation="centralized-diffusion")},
+        runs={
+            "fedavg-diffusion": ClaimRun(implementation="fedavg-diffusion"),
+            "centralized-diffusion": ClaimRun(implementation="centralized-diffusion"),
+        },
         checks=image_parity_checks("fedavg-diffusion", "centralized-diffusion"),
         note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little.",
     ),

@@ -23,7 +23,10 @@ from fedgen_registry.strategies.family import VAE_PRESETS, FedAvgVAEAlgorithm, F
     claim=Claim(
         statement="FedAvg of the vae recipe over 10 IID clients, 2 a round, comes within 0.02 KID and 0.8x recall of "
         "the same recipe trained on all the digits at one place, at the same sample budget.",
-        runs={"fedavg-vae": ClaimRun(implementation="fedavg-vae"), "centralized-vae": ClaimRun(implementation="centralized-vae")},
+        runs={
+            "fedavg-vae": ClaimRun(implementation="fedavg-vae"),
+            "centralized-vae": ClaimRun(implementation="centralized-vae"),
+        },
         checks=image_parity_checks("fedavg-vae", "centralized-vae"),
         note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little.",
     ),
