@@ -4,16 +4,17 @@ stored result.
 Each :class:`~fedgen_registry.catalog.claims.ClaimRun` runs once per seed into its own folder under the
 output root; what a run is measured by is read from the files it wrote (``metrics.json``, the per-round
 traffic of ``history.jsonl``, ``privacy.json``) plus the real rows its meter counted, never typed by hand.
-A finished run whose ``config.json`` still describes the same settings is read again rather than rerun,
-and an interrupted one resumes from its last checkpoint, so stopping ``fedgen reproduce --all`` loses
-nothing. Runs shared by several claims (the FedAvg-GAN every GAN paper is compared with) run once per
-invocation through :class:`RunCache`.
+A finished run whose ``config.json`` still describes the same settings is read again rather than rerun, an
+interrupted one resumes from its last checkpoint, and a folder left by other settings starts afresh, so
+stopping ``fedgen reproduce --all`` loses nothing. Runs shared by several claims (the FedAvg-GAN every GAN
+paper is compared with) run once per invocation through :class:`RunCache`.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -52,10 +53,12 @@ def measure(run: ClaimRun, seed: int, run_dir: Path) -> dict[str, float]:
 
     resolved = resolve(run.implementation, {**run.overrides, "seed": seed}, preset=run.preset)
     manifest, config_file, metrics_file = resolved.describe(), run_dir / "config.json", run_dir / "metrics.json"
-    finished = metrics_file.exists() and config_file.exists()
+    same = config_file.exists() and json.loads(config_file.read_text(encoding="utf-8")) == manifest
     rows_file = run_dir / "real_rows.json"
-    if not (finished and json.loads(config_file.read_text(encoding="utf-8")) == manifest and rows_file.exists()):
-        resume = (run_dir / CHECKPOINT).exists() and config_file.exists()
+    if not (same and metrics_file.exists() and rows_file.exists()):
+        resume = same and (run_dir / CHECKPOINT).exists()
+        if not same and run_dir.exists():
+            shutil.rmtree(run_dir)  # a run of settings no longer declared: neither reread nor resumed
         meter, started = SampleMeter(), time.perf_counter()
         execute(resolved, RunContext(run_dir=run_dir, quiet=True, resume=resume, meter=meter))
         wall = time.perf_counter() - started

@@ -81,3 +81,16 @@ def test_python_reproduces_a_paper_by_its_id(tiny_claim: Claim, tmp_path: Path) 
     result = fedgen_registry.reproduce("fed-gal-fan-liu-2020", out=tmp_path, log=lambda _: None)
     assert result.implementation == "fedavg-gan" and result.statement == tiny_claim.statement
     assert result.verdict.value == "reproduced"
+
+
+def test_a_folder_left_by_other_settings_is_run_afresh_not_resumed(tmp_path: Path) -> None:
+    """A preset retuned after a run (or a helper's old run copied in) must not be resumed with the new settings."""
+    cache = RunCache(tmp_path, lambda line: None)
+    old = ClaimRun(implementation="fedavg-gan", preset="smoke", overrides={**TINY, "rounds": 2})
+    cache.get(old, 0)
+    folder, moved = run_folder(tmp_path, old, 0), run_folder(tmp_path, FEDAVG, 0)
+    moved.parent.mkdir(parents=True)
+    folder.rename(moved)  # same folder name as the new settings would use, checkpoint of the old ones
+    measured = RunCache(tmp_path, lambda line: None).get(FEDAVG, 0)
+    history = (moved / "history.jsonl").read_text().splitlines()
+    assert len(history) == 1 and measured["kid"] == pytest.approx(RunCache(tmp_path / "b", print).get(FEDAVG, 0)["kid"])

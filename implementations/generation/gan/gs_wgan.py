@@ -214,7 +214,9 @@ sigma 1.07, 6.99 at sigma 0, recall 0, seed 0)."""
         "so the check is the cost of the sanitiser against no noise, on 10 IID critics of the 8x8 digits. At this "
         "scale the guarantee is void: privacy.json's epsilon is about 12,000 (delta 1e-5, seed 0), for 800 steps x "
         "32 sanitised samples with every critic queried each step (q = 1), where the paper samples one of 1000 "
-        "pre-trained critics.",
+        "pre-trained critics. The check holds because the noise-free run collapses (KID 0.86, recall 0.07 over seeds "
+        "0-2) where the sanitised one does not (0.064, 0.74): at this scale the noise acts as a regulariser, so this "
+        "says the sanitiser costs no quality, not that GS-WGAN matches a good non-private GAN.",
     ),
 )
 class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
