@@ -18,35 +18,8 @@ from fedgen_registry.runs.runner import resolve
 
 IMPLEMENTATIONS = list_implementations()
 PENDING: dict[str, str] = {
-    "asyncfedgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
     "bgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "cap-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "centralized-diffusion": "issue 10: no quality preset yet",
-    "centralized-lm": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "centralized-tabular-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "centralized-vae": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "distributed-gan-ids": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "f2u": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fed-cyclegan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedavg-diffusion": "issue 10: no quality preset yet",
-    "fedavg-lm": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedavg-tabular-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedavg-vae": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "feddpgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "federated-split-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
     "fedmed-atl": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedmed-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedsyn": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fegan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "felicia": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "he-fedavg-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "hier-fedgen-iot": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "ifl-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "md-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "multi-flgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "pflsynth": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "pp-fedgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "ua-gan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
 }
 """Implementations whose quality preset, claim or recorded result has not landed yet, with the reason; the
 tests of what is missing (and those after it) are marked ``xfail(strict=False)``, so the suite shows the gap
