@@ -17,10 +17,7 @@ from fedgen_registry.registry import get_implementation, list_implementations
 from fedgen_registry.runs.runner import resolve
 
 IMPLEMENTATIONS = list_implementations()
-PENDING: dict[str, str] = {
-    "bgan": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-    "fedmed-atl": "issue 10: claim declared; not yet recorded over 3 seeds (fedgen reproduce ID --record)",
-}
+PENDING: dict[str, str] = {}
 """Implementations whose quality preset, claim or recorded result has not landed yet, with the reason; the
 tests of what is missing (and those after it) are marked ``xfail(strict=False)``, so the suite shows the gap
 without failing and reports XPASS once it lands (then the entry goes)."""
