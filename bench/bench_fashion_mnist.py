@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_recipes import summary  # the same mean +- std (bench/ is the script's folder)
 
 from fedgen_registry.catalog.claims import ClaimRun
 from fedgen_registry.data.datasets import load_split
@@ -25,11 +26,6 @@ from fedgen_registry.metrics.image import features_for, image_report
 from fedgen_registry.runs.reproduce import measure, run_folder
 
 KEYS = ("kid", "recall", "precision", "copied_fraction", "wall_s")
-
-
-def summary(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4g} +- {spread:.2g}"
 
 
 def main() -> None:

@@ -254,3 +254,9 @@ def table_parity_checks(
         Check(metric="quality_score", run=ours, op=">=", against=baseline, margin=-quality_margin),
         Check(metric="tstr_accuracy", run=ours, op=">=", against=baseline, margin=-tstr_margin),
     ]
+
+
+def parity_claim(statement: str, runs: Mapping[str, ClaimRun], **extra: Any) -> Claim:
+    """A claim of parity: the first of ``runs`` within :func:`image_parity_checks`' bar of the second."""
+    ours, baseline = list(runs)[:2]
+    return Claim(statement=statement, runs=dict(runs), checks=image_parity_checks(ours, baseline), **extra)

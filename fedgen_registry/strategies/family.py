@@ -183,14 +183,20 @@ class FedAvgVAEAlgorithm(FedAvgFamilyAlgorithm[FedAvgVAEConfig]):
 CROSS_DEVICE = {"clients": 50, "clients_per_round": 10}
 """A stand-in for the cross-device papers (many small clients, a sample per round); not their numbers."""
 
-VAE_QUALITY: dict[str, Any] = {
-    "rounds": 60,
+FAMILY_QUALITY: dict[str, Any] = {
     "clients": 10,
     "clients_per_round": 2,
     "local_steps": 25,
     "optim.batch_size": 128,
     "optim.lr": 1e-3,
     "optim.schedule": "cosine",
+}
+"""What the VAE and diffusion quality presets share: 10 IID clients, 2 a round, 25 local steps of 128 rows, Adam at
+1e-3 with a cosine decay over the whole run; each adds its rounds, server EMA and model."""
+
+VAE_QUALITY: dict[str, Any] = {
+    **FAMILY_QUALITY,
+    "rounds": 60,
     "ema": 0.8,
     "model.decoder_std": 0.5,
 }
@@ -226,13 +232,8 @@ class FedAvgDiffusionAlgorithm(FedAvgFamilyAlgorithm[FedAvgDiffusionConfig]):
 
 
 DIFFUSION_QUALITY: dict[str, Any] = {
+    **FAMILY_QUALITY,
     "rounds": 120,
-    "clients": 10,
-    "clients_per_round": 2,
-    "local_steps": 25,
-    "optim.batch_size": 128,
-    "optim.lr": 1e-3,
-    "optim.schedule": "cosine",
     "ema": 0.9,
     "model.architecture": "mlp",
     "model.prediction_type": "v_prediction",

@@ -9,7 +9,7 @@ its presets are :mod:`fedgen_registry.strategies.family`'s, shared with the cent
 
 from __future__ import annotations
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.family import DIFFUSION_PRESETS, FedAvgDiffusionAlgorithm, FedAvgDiffusionConfig
 
@@ -20,14 +20,13 @@ from fedgen_registry.strategies.family import DIFFUSION_PRESETS, FedAvgDiffusion
     family="diffusion",
     summary="FedAvg of a DDPM noise-prediction UNet (diffusers), weighted by client data size; DDIM sampling.",
     presets=DIFFUSION_PRESETS,
-    claim=Claim(
+    claim=parity_claim(
         statement="FedAvg of the diffusion recipe over 10 IID clients, 2 a round, comes within 0.02 KID and 0.8x recall of "
         "the same recipe trained on all the digits at one place, at the same sample budget.",
         runs={
             "fedavg-diffusion": ClaimRun(implementation="fedavg-diffusion"),
             "centralized-diffusion": ClaimRun(implementation="centralized-diffusion"),
         },
-        checks=image_parity_checks("fedavg-diffusion", "centralized-diffusion"),
         note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little.",
     ),
 )

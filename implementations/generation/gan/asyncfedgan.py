@@ -29,7 +29,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.federation.arrays import load_module_arrays
 from fedgen_registry.federation.protocol import Message, State
 from fedgen_registry.federation.seeding import derive_seed
@@ -164,14 +164,13 @@ leaves its initial state. The recipe's generator EMA belongs to FedAvg-GAN's ser
             "data.partition": "dirichlet",
         },
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="Mixing every arrival into the global G and D with a staleness-damped weight, with no round barrier "
         "and clients of different speeds, comes within 0.02 KID and 0.8x recall of synchronous FedAvg-GAN.",
         runs={
             "asyncfedgan": ClaimRun(implementation="asyncfedgan"),
             "fedavg-gan": ClaimRun(implementation="fedavg-gan", overrides={"ema": None}),
         },
-        checks=image_parity_checks("asyncfedgan", "fedavg-gan"),
         note="A proxy of AsyncFedGAN's claim (Manu et al. 2024) that staleness-aware asynchronous training converges "
         "without waiting for stragglers: quality on IID 8x8 digits, the fastest client making as many local steps "
         "as FedAvg-GAN's global generator gets; the wall-clock, wireless-latency and energy gains are not measured "

@@ -29,7 +29,7 @@ import torch
 from pydantic import Field, model_validator
 from torch.nn import functional
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Message, Server
 from fedgen_registry.models.paired import (
@@ -197,7 +197,7 @@ authors' code) and the generator is the server's own, with no EMA."""
             "schedule": "sequential",
         },
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="A mask-conditioned central generator learned from the verdicts and L1 feedback of 10 sites' "
         "discriminators comes within 0.02 KID and 0.8x recall of the same generator learned from one site holding "
         "every row, at the same number of generator steps.",
@@ -205,7 +205,6 @@ authors' code) and the generator is the server's own, with no EMA."""
             "asyndgan": ClaimRun(implementation="asyndgan"),
             "one-site": ClaimRun(implementation="asyndgan", overrides={"clients": 1}),
         },
-        checks=image_parity_checks("asyndgan", "one-site"),
         note="A proxy of AsynDGAN's claim (Chang et al. 2020, the authors' README) that a segmentation model trained on "
         "its synthetic images does almost as well as one trained on all the real data: the downstream model is not "
         "run, so the generator itself is compared with one trained at a single site holding all the rows, on 8x8 "

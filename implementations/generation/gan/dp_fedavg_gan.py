@@ -32,7 +32,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays
 from fedgen_registry.federation.protocol import Client, Message, Server, State
@@ -217,7 +217,7 @@ round 9 at seed 0), so the non-saturating loss and Adam(0.5, 0.999) stand in for
         "quality": QUALITY,
         "dp-fedavg-gan-2019": {**PAPER, "clients": 100},
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="A generator trained on the server against a discriminator federated with user-level DP-FedAvg "
         "(clip 1, noise multiplier 0.01) comes within 0.02 KID and 0.8x recall of non-private FedAvg-GAN at the same "
         "sample budget.",
@@ -225,7 +225,6 @@ round 9 at seed 0), so the non-saturating loss and Adam(0.5, 0.999) stand in for
             "dp-fedavg-gan": ClaimRun(implementation="dp-fedavg-gan"),
             "fedavg-gan": ClaimRun(implementation="fedavg-gan", overrides={"ema": None}),
         },
-        checks=image_parity_checks("dp-fedavg-gan", "fedavg-gan"),
         note="A proxy of the paper's claim (Augenstein et al. 2020) that samples of a GAN trained with user-level DP "
         "on decentralized data are good enough to debug the data with, on IID 8x8 digits; the bug-finding scenario is "
         "not run. With 10 clients the paper's noise level gives no meaningful guarantee (epsilon about 2.2e5 at delta "

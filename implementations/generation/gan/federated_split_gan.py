@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
@@ -269,14 +269,13 @@ computes the non-saturating loss on the cut logits, so not the recipe's hinge; n
             "model.latent_dim": 100,
         },
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="Cutting every user's discriminator over three devices by split learning comes within 0.02 KID and "
         "0.8x recall of the same federation with each user's whole discriminator on one device.",
         runs={
             "federated-split-gan": ClaimRun(implementation="federated-split-gan"),
             "one-device": ClaimRun(implementation="federated-split-gan", overrides={"device_capacities": [1.0]}),
         },
-        checks=image_parity_checks("federated-split-gan", "one-device"),
         note="The paper's claim (Kortoçi et al. 2022) that the split system yields the accuracy of training on "
         "unconstrained devices, on IID 8x8 digits with one device per user standing for the unconstrained case; the "
         "short training time on real resource-constrained devices is not measured.",

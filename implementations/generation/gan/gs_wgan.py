@@ -25,7 +25,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.mechanisms.privacy import accounting
@@ -200,7 +200,7 @@ sigma 1.07, 6.99 at sigma 0, recall 0, seed 0)."""
             "optim.batch_size": 32,
         },
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="A generator that learns only from per-sample clipped and noised critic gradients (sigma 1.07) "
         "comes within 0.02 KID and 0.8x recall of the same federation without the noise, while the critics train "
         "noise-free.",
@@ -208,7 +208,6 @@ sigma 1.07, 6.99 at sigma 0, recall 0, seed 0)."""
             "gs-wgan": ClaimRun(implementation="gs-wgan"),
             "noise-free": ClaimRun(implementation="gs-wgan", overrides={"sanitize.noise_multiplier": 0.0}),
         },
-        checks=image_parity_checks("gs-wgan", "noise-free"),
         note="GS-WGAN's point is that sanitising only the gradient that reaches the generator distorts less than "
         "noising every discriminator update; the DP-SGD-on-the-discriminator baselines are other implementations, "
         "so the check is the cost of the sanitiser against no noise, on 10 IID critics of the 8x8 digits. At this "

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 from torch import nn
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Server, State
 from fedgen_registry.mechanisms.crypto.ckks import CKKSConfig, CKKSKeys, EncryptedGANAlgorithm, EncryptingClient
@@ -110,12 +110,11 @@ never holds a plaintext generator."""
             "optim.lr_d": 2e-4,
         },
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="Averaging the clients' DP-SGD GANs under CKKS encryption gives a generator within 0.02 KID and 0.8x "
         "recall of the plaintext average of the same DP GANs (FedDPGAN at the same settings): the encryption costs "
         "no quality on top of DP.",
         runs={"pp-fedgan": ClaimRun(implementation="pp-fedgan"), "plaintext": ClaimRun(implementation="feddpgan")},
-        checks=image_parity_checks("pp-fedgan", "plaintext"),
         note="PP-FedGAN (Ghavamipour et al. 2023) adds homomorphic encryption of the uploads to DP-trained client GANs "
         "so that the server sees no weight; its cost here is CKKS's approximation error on the average (scale 2^40). "
         "Both federations pay DP's cost (see FedDPGAN's entry) on IID 8x8 digits, 10 clients, 2 a round; the paper's "

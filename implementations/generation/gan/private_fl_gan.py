@@ -29,7 +29,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
@@ -234,7 +234,7 @@ noise this WGAN reaches KID 0.018, recall 0.98."""
         "private-fl-gan-2020": {"rounds": 100, "clients": 10, "schedule": "parallel"},
         "fl-gan-neurocomputing-2021": {"rounds": 100, "clients": 10, "schedule": "serial"},
     },
-    claim=Claim(
+    claim=parity_claim(
         statement="With the critic's weight clip as the sensitivity bound, Gaussian noise on the critic's gradients "
         "(sigma 0.3, no per-example clipping) keeps the federated WGAN within 0.02 KID and 0.8x recall of the same "
         "federation without noise.",
@@ -242,7 +242,6 @@ noise this WGAN reaches KID 0.018, recall 0.98."""
             "private-fl-gan": ClaimRun(implementation="private-fl-gan"),
             "no-noise": ClaimRun(implementation="private-fl-gan", overrides={"dp.noise_multiplier": 0.0}),
         },
-        checks=image_parity_checks("private-fl-gan", "no-noise"),
         note="The papers' point is a provable DP guarantee from the Lipschitz limit with no extra clipping; the "
         "guarantee is privacy.json's epsilon, and the check is what the noise costs, on 10 IID clients of the 8x8 "
         "digits, 2 a round (the papers' data, noise and epsilon were not seen).",

@@ -9,7 +9,7 @@ and its presets are :mod:`fedgen_registry.strategies.family`'s, shared with the 
 
 from __future__ import annotations
 
-from fedgen_registry.catalog.claims import Claim, ClaimRun, image_parity_checks
+from fedgen_registry.catalog.claims import ClaimRun, parity_claim
 from fedgen_registry.registry import register
 from fedgen_registry.strategies.family import VAE_PRESETS, FedAvgVAEAlgorithm, FedAvgVAEConfig
 
@@ -20,14 +20,13 @@ from fedgen_registry.strategies.family import VAE_PRESETS, FedAvgVAEAlgorithm, F
     family="vae",
     summary="FedAvg of a VAE (encoder and decoder) trained on the negative ELBO, weighted by client data size.",
     presets=VAE_PRESETS,
-    claim=Claim(
+    claim=parity_claim(
         statement="FedAvg of the vae recipe over 10 IID clients, 2 a round, comes within 0.02 KID and 0.8x recall of "
         "the same recipe trained on all the digits at one place, at the same sample budget.",
         runs={
             "fedavg-vae": ClaimRun(implementation="fedavg-vae"),
             "centralized-vae": ClaimRun(implementation="centralized-vae"),
         },
-        checks=image_parity_checks("fedavg-vae", "centralized-vae"),
         note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little.",
     ),
 )
