@@ -10,6 +10,10 @@ the same sample budget; no sample copying a training row. The real-vs-real floor
 is KID ~0.0035, recall ~0.96.
 
     .venv/bin/python bench/bench_recipes.py --seeds 0 1 2 --family gan vae
+    .venv/bin/python bench/bench_recipes.py --family diffusion --threads 2   # both cores for the MLP denoiser
+
+``--threads`` sets torch's intra-op threads (``torch_threads``): results are bit-identical only for the same
+count, so its figures can differ from the stored claims' one-thread runs by float rounding.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--family", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads per run (default 1)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         for family in args.family:
@@ -42,7 +47,7 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {name: [] for name in pair}
             for seed in args.seeds:
                 for implementation in pair:
-                    run = ClaimRun(implementation=implementation)
+                    run = ClaimRun(implementation=implementation, overrides={"torch_threads": args.threads})
                     results[implementation].append(measure(run, seed, run_folder(Path(scratch), run, seed)))
             for implementation, runs in results.items():
                 figures = ", ".join(f"{k} {summary([r[k] for r in runs])}" for k in keys if all(k in r for r in runs))

@@ -27,7 +27,10 @@ from fedgen_registry.strategies.family import DIFFUSION_PRESETS, FedAvgDiffusion
             "fedavg-diffusion": ClaimRun(implementation="fedavg-diffusion"),
             "centralized-diffusion": ClaimRun(implementation="centralized-diffusion"),
         },
-        note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little.",
+        note="The family's own claim (no paper's): on IID clients, averaging every few local steps costs little. "
+        "Here it costs about half the steps: the average of two clients' 25-step updates moves the denoiser about as "
+        "far as 25 steps of one, and the twin stopped after 3000 of its 6000 steps scores KID 0.032, recall 0.83 "
+        "(seed 0), where FedAvg's 6000 client steps score 0.030 (mean of seeds 0-2).",
     ),
 )
 class FedAvgDiffusion(FedAvgDiffusionAlgorithm):
