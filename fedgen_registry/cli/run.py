@@ -19,6 +19,12 @@ from fedgen_registry.cli.shell import guard
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default: runs/<id>).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the run directory.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved implementation, preset and settings, then stop.")
+@click.option(
+    "--target-epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="E",
+    help="DP implementations: set the noise multiplier so the run's epsilon (PLD, at its delta) is at most E.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @guard
 def run(
@@ -29,6 +35,7 @@ def run(
     out: str | None,
     resume: bool,
     dry_run: bool,
+    target_epsilon: float | None,
     quiet: bool,
 ) -> None:
     """Run a paper's reference implementation (or an implementation by its own id).
@@ -38,10 +45,18 @@ def run(
       fedgen run md-gan-2018 --dry-run
       fedgen run md-gan-2018 --preset smoke --set rounds=3 --set data.alpha=0.1
       fedgen run md-gan-2018 --engine flower --out runs/mdgan-flower
+      fedgen run gs-wgan-2020 --preset smoke --target-epsilon 10
     """
     from fedgen_registry.runs.runner import RunContext, default_run_dir, execute, parse_assignments, resolve
 
-    resolved = resolve(run_id, parse_assignments(assignments), preset=preset)
+    overrides = parse_assignments(assignments)
+    if target_epsilon is None:
+        resolved = resolve(run_id, overrides, preset=preset)
+    else:
+        from fedgen_registry.runs.calibrate import calibrate
+
+        resolved, message = calibrate(run_id, overrides, preset, target_epsilon)
+        click.echo(message, err=True)
     if dry_run:
         click.echo(json.dumps(resolved.describe(), indent=2))
         return

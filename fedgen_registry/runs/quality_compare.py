@@ -270,7 +270,7 @@ def write_quality_results(results: Mapping[str, Any], folder: Path, stem: str) -
     ]
     drawn = {
         "tradeoff": _scatter(results, "bytes_up_per_client_round", paths["tradeoff"], log_x=True),
-        "privacy": _scatter(results, "epsilon", paths["privacy"], log_x=False),
+        "privacy": _scatter(results, "epsilon", paths["privacy"], log_x=True),  # epsilons span 10 to 1e5
         "samples": sample_figure(
             [r for r in results["rows"] if r["status"] == "ok"], results["partitions"], paths["samples"]
         ),

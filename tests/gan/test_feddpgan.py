@@ -1,5 +1,6 @@
 """FedDPGAN: every client's discriminator takes DP-SGD steps (Gaussian noise of std z*C really added to the
-clipped sum), only the DP-trained networks are averaged, and privacy.json holds a fresh Opacus accounting."""
+clipped sum), only the DP-trained networks are averaged, and privacy.json's epsilon agrees with an independent
+accountant, with Opacus's own beside it."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 import torch
 from opacus.accountants import RDPAccountant
+from runtime.accounting_reference import check_epsilon
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
+from fedgen_registry.mechanisms.privacy import dp_sgd
 from fedgen_registry.mechanisms.privacy.ledger import read_ledger
 from fedgen_registry.runs.runner import run
 
@@ -76,8 +79,13 @@ def test_privacy_json_matches_a_fresh_opacus_accounting(tmp_path: Path) -> None:
     ledger = read_ledger(tmp_path)
     assert ledger.mechanism == "dp-sgd" and ledger.level == "record" and ledger.steps == 2 * 2
     sizes = json.loads((tmp_path / "partition.json").read_text())["sizes"]
+    opacus = []
     for cid, epsilon in ledger.per_client_epsilon.items():
+        rate = 1 / math.ceil(sizes[int(cid)] / 32)  # Opacus's rate: 1 / batches of 32
         fresh = RDPAccountant()
-        fresh.history = [(0.8, 1 / math.ceil(sizes[int(cid)] / 32), 4)]  # Opacus's rate: 1 / batches of 32
-        assert epsilon == pytest.approx(fresh.get_epsilon(1e-5), rel=1e-12)
+        fresh.history = [(0.8, rate, 4)]
+        opacus.append(fresh.get_epsilon(1e-5))
+        check_epsilon(epsilon, 0.8, rate, 4, 1e-5)
+        assert ledger.per_client_releases[cid] == (pytest.approx(rate), 4)
     assert ledger.epsilon == max(ledger.per_client_epsilon.values()) == summary["metrics"]["epsilon"]
+    assert ledger.other_epsilons[dp_sgd.OPACUS] == pytest.approx(max(opacus), rel=1e-12)

@@ -11,10 +11,12 @@ import dp_accounting
 import pytest
 import torch
 from dp_accounting.rdp import rdp_privacy_accountant
+from runtime.accounting_reference import check_epsilon
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import read_ledger
 from fedgen_registry.runs.runner import run
 
@@ -75,4 +77,6 @@ def test_privacy_json_matches_a_fresh_accounting(tmp_path: Path) -> None:
     event = dp_accounting.PoissonSampledDpEvent(0.25, dp_accounting.GaussianDpEvent(1.3))
     accountant.compose(dp_accounting.SelfComposedDpEvent(event, 3 * 32))
     assert (ledger.sample_rate, ledger.steps, ledger.noise_multiplier) == (0.25, 96, 1.3)
-    assert ledger.epsilon == pytest.approx(accountant.get_epsilon(1e-5), rel=1e-12) == summary["metrics"]["epsilon"]
+    assert ledger.other_epsilons[accounting.RDP] == pytest.approx(accountant.get_epsilon(1e-5), rel=1e-12)
+    assert ledger.epsilon == summary["metrics"]["epsilon"]
+    check_epsilon(ledger.epsilon, 1.3, 0.25, 96, 1e-5)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 from opacus.accountants import RDPAccountant
+from runtime.accounting_reference import check_epsilon
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.mechanisms.crypto.ckks import decrypt
+from fedgen_registry.mechanisms.privacy import dp_sgd
 from fedgen_registry.mechanisms.privacy.ledger import read_ledger
 from fedgen_registry.runs.runner import run
 from gan.test_feddpgan import record_noise
@@ -50,5 +52,6 @@ def test_privacy_json_has_the_dp_sgd_accounting_and_names_the_encryption(tmp_pat
     fresh = RDPAccountant()
     fresh.history = [(0.5, ledger.sample_rate, 2)]
     assert ledger.mechanism == "dp-sgd" and ledger.steps == 2
-    assert ledger.epsilon == pytest.approx(fresh.get_epsilon(1e-5), rel=1e-12)
+    assert ledger.other_epsilons[dp_sgd.OPACUS] == pytest.approx(fresh.get_epsilon(1e-5), rel=1e-12)
+    check_epsilon(ledger.epsilon, 0.5, ledger.sample_rate, 2, 1e-5)
     assert "CKKS" in ledger.secure_aggregation

@@ -1,6 +1,6 @@
 """Private FL-GAN: the weight clip (the critic's Lipschitz limit) bounds every record's gradient, so the critic's
 Gaussian noise of std sigma*c_g needs no per-example clipping; the serial schedule hands the model from client
-to client; privacy.json is a fresh RDP accounting of each client's critic steps."""
+to client; privacy.json recomputes per client from its critic steps (PLD, with RDP beside)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import dp_accounting
 import pytest
 import torch
 from dp_accounting.rdp import rdp_privacy_accountant
+from runtime.accounting_reference import check_epsilon
 from runtime.conftest import make_engine  # noqa: F401  (the fixture)
 from runtime.settings import FAST_EVAL
 
 from fedgen_registry.federation.local import Delivery
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import read_ledger
 from fedgen_registry.mechanisms.privacy.updates import flatten
 from fedgen_registry.runs.runner import run
@@ -87,9 +89,14 @@ def test_privacy_json_matches_a_fresh_accounting(tmp_path: Path) -> None:
     steps = 2 * 2 * 2  # rounds x generator steps x critic steps
     assert ledger.mechanism == "dp-sgd" and ledger.steps == steps
     sizes = json.loads((tmp_path / "partition.json").read_text())["sizes"]
+    rdp = []
     for cid, epsilon in ledger.per_client_epsilon.items():
         accountant = rdp_privacy_accountant.RdpAccountant()
         event = dp_accounting.PoissonSampledDpEvent(64 / sizes[int(cid)], dp_accounting.GaussianDpEvent(0.9))
         accountant.compose(dp_accounting.SelfComposedDpEvent(event, steps))
-        assert epsilon == pytest.approx(accountant.get_epsilon(1e-5), rel=1e-12)
+        rdp.append(accountant.get_epsilon(1e-5))
+        check_epsilon(epsilon, 0.9, 64 / sizes[int(cid)], steps, 1e-5)
+        assert ledger.per_client_releases[cid] == (pytest.approx(64 / sizes[int(cid)]), steps)
     assert ledger.epsilon == max(ledger.per_client_epsilon.values()) == summary["metrics"]["epsilon"]
+    assert ledger.other_epsilons[accounting.RDP] == pytest.approx(max(rdp), rel=1e-12)
+    assert ledger.other_epsilons[accounting.RDP] > ledger.epsilon

@@ -10,6 +10,7 @@ from dp_accounting.rdp import rdp_privacy_accountant
 
 from fedgen_registry.mechanisms.privacy import accounting, dp_fedavg
 from fedgen_registry.mechanisms.privacy.dp_fedavg import ClientDPConfig, clip, noisy_average, poisson_sample
+from runtime.accounting_reference import check_epsilon
 
 
 def test_clip_scales_long_updates_to_c_and_keeps_short_ones() -> None:
@@ -34,18 +35,20 @@ def test_noise_is_seeded_gaussian_with_std_z_c_over_the_expected_clients() -> No
     assert torch.equal(noisy_average(signal, c, 0.0, expected, torch.Generator()), signal / expected)
 
 
-def fresh_epsilon(z: float, q: float, rounds: int, delta: float) -> float:
+def fresh_rdp(z: float, q: float, rounds: int, delta: float) -> float:
     accountant = rdp_privacy_accountant.RdpAccountant()
     accountant.compose(dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(z)), rounds)
     return accountant.get_epsilon(delta)
 
 
-def test_ledger_epsilon_is_dp_accountings_and_falls_as_noise_grows() -> None:
+def test_ledger_epsilon_is_the_tight_accountants_and_falls_as_noise_grows() -> None:
     epsilons = []
     for z in (0.8, 1.0, 2.0):
         config = ClientDPConfig(noise_multiplier=z, clip_norm=0.5, delta=1e-5)
         ledger = dp_fedavg.ledger(config, clients_per_round=10, num_clients=100, rounds=50, secure_aggregation=None)
-        assert ledger.epsilon == pytest.approx(fresh_epsilon(z, 0.1, 50, 1e-5), rel=1e-9)
+        check_epsilon(ledger.epsilon, z, 0.1, 50, 1e-5)  # PLD, checked by another library's PRV accountant
+        rdp = ledger.other_epsilons[accounting.RDP]
+        assert rdp == pytest.approx(fresh_rdp(z, 0.1, 50, 1e-5), rel=1e-9) and rdp > ledger.epsilon
         assert (ledger.sample_rate, ledger.steps, ledger.clipping_norm) == (0.1, 50, 0.5)
         assert "approximation" in ledger.assumptions[0]  # fixed-size sampling is stated as such
         epsilons.append(ledger.epsilon)

@@ -15,10 +15,12 @@ from dp_accounting.rdp import rdp_privacy_accountant
 
 from fedgen_registry.federation.local import Delivery
 from fedgen_registry.federation.protocol import Message
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import read_ledger
 from fedgen_registry.mechanisms.privacy.updates import flatten
 from fedgen_registry.models.gan import MLPGenerator
 from fedgen_registry.runs.runner import run
+from runtime.accounting_reference import check_epsilon
 from runtime.settings import FAST_EVAL
 
 ONE_ROUND = {"rounds": 1, "clients": 6, "clients_per_round": 4, "disc_steps": 2}
@@ -115,7 +117,9 @@ def test_privacy_json_matches_a_fresh_accounting(tmp_path: Path) -> None:
     accountant.compose(dp_accounting.PoissonSampledDpEvent(0.5, dp_accounting.GaussianDpEvent(0.7)), 2)
     assert ledger.mechanism == "dp-fedavg" and ledger.level == "client" and ledger.steps == 2
     assert (ledger.noise_multiplier, ledger.clipping_norm, ledger.sample_rate) == (0.7, 1.0, 0.5)
-    assert ledger.epsilon == pytest.approx(accountant.get_epsilon(1e-5), rel=1e-9) == summary["metrics"]["epsilon"]
+    assert ledger.epsilon == summary["metrics"]["epsilon"] and "PLDAccountant" in ledger.accountant
+    check_epsilon(ledger.epsilon, 0.7, 0.5, 2, 1e-5)
+    assert ledger.other_epsilons[accounting.RDP] == pytest.approx(accountant.get_epsilon(1e-5), rel=1e-9)
     assert ledger.assumptions[0].startswith("Clients were Poisson-sampled")
     run(
         "dp-fedavg-gan",

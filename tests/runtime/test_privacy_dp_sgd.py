@@ -14,6 +14,7 @@ from fedgen_registry.mechanisms.privacy.dp_sgd import PrivateTraining, RecordDPC
 from fedgen_registry.mechanisms.privacy.updates import flatten
 from fedgen_registry.models.gan import MLPDiscriminator
 from fedgen_registry.objectives.gan import discriminator_step
+from runtime.accounting_reference import check_epsilon
 
 ROWS, BATCH = 100, 10
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Opacus: secure RNG off; hooks on detached inputs
@@ -72,7 +73,7 @@ def test_clipping_bounds_each_examples_contribution() -> None:
     assert float(torch.linalg.vector_norm(many)) <= clip * (1 + 1e-5)
 
 
-def test_ledger_epsilon_is_the_opacus_accountants() -> None:
+def test_ledger_has_the_tight_epsilon_with_the_opacus_accountants_beside_it() -> None:
     training = private(1.1, 1.0)
     steps = 7
     for _ in range(steps):
@@ -81,8 +82,11 @@ def test_ledger_epsilon_is_the_opacus_accountants() -> None:
     fresh = RDPAccountant()
     fresh.history = [(1.1, BATCH / ROWS, steps)]
     assert ledger.steps == steps and ledger.sample_rate == pytest.approx(BATCH / ROWS)
-    assert ledger.epsilon == pytest.approx(fresh.get_epsilon(training.config.delta), rel=1e-12)
+    assert ledger.other_epsilons[dp_sgd.OPACUS] == pytest.approx(fresh.get_epsilon(training.config.delta), rel=1e-12)
+    check_epsilon(ledger.epsilon, 1.1, BATCH / ROWS, steps, training.config.delta)
+    assert ledger.epsilon < ledger.other_epsilons[dp_sgd.OPACUS]  # PLD is tighter than Opacus's RDP
     assert ledger.per_client_epsilon == {"0": ledger.epsilon} and ledger.mechanism == "dp-sgd"
+    assert ledger.per_client_releases == {"0": (pytest.approx(BATCH / ROWS), steps)}
 
 
 def test_private_data_refuses_a_batch_size_it_was_not_accounted_for() -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from importlib.metadata import version
 from typing import Literal
 
 import numpy as np
@@ -42,13 +41,13 @@ from fedgen_registry.federation.protocol import Message, Scalar, State, WrappedS
 from fedgen_registry.federation.seeding import derive_seed
 from fedgen_registry.mechanisms.crypto.secagg import KEYS_STAGE, SCHEME, UNMASK_STAGE, SecAggServer
 from fedgen_registry.mechanisms.privacy import accounting
+from fedgen_registry.mechanisms.privacy.calibration import ReleasePlan
 from fedgen_registry.mechanisms.privacy.ledger import NO_PRIVACY, PrivacyLedger
 from fedgen_registry.mechanisms.privacy.updates import difference, flatten, unflatten
 from fedgen_registry.strategies.fedavg import FedAvg
 
 ACCOUNTANT = (
-    f"dp-accounting {version('dp-accounting')} RdpAccountant: SelfComposed(PoissonSampled(q, Gaussian(z)), rounds), "
-    "add/remove-one neighbouring clients"
+    f"{accounting.HEADLINE}: SelfComposed(PoissonSampled(q, Gaussian(z)), rounds), add/remove-one neighbouring clients"
 )
 
 
@@ -102,11 +101,25 @@ def sampling_note(config: ClientDPConfig, clients_per_round: int, num_clients: i
     )
 
 
+def release_plan(config: ClientDPConfig, clients_per_round: int, num_clients: int, rounds: int) -> ReleasePlan:
+    """What a DP-FedAvg run of ``rounds`` rounds releases (for ``--target-epsilon``): one noisy average a round."""
+    if not config.enabled:
+        raise ValueError("dp.enabled is false: there is no noise to calibrate")
+    return ReleasePlan(
+        setting="dp.noise_multiplier",
+        sample_rate=clients_per_round / num_clients,
+        steps=rounds,
+        delta=config.delta,
+        worst_case="every client, each taking part in a round with probability q",
+    )
+
+
 def ledger(
     config: ClientDPConfig, clients_per_round: int, num_clients: int, rounds: int, secure_aggregation: str | None
 ) -> PrivacyLedger:
     """The ``privacy.json`` of a DP-FedAvg run after ``rounds`` noisy releases."""
     rate = clients_per_round / num_clients
+    guarantee = accounting.guarantee(config.noise_multiplier, rate, rounds, config.delta)
     who_clips = (
         "Clients clip their own updates before masking; under secure aggregation the server cannot check it."
         if secure_aggregation
@@ -120,9 +133,10 @@ def ledger(
         sample_rate=rate,
         steps=rounds,
         steps_unit="rounds",
-        epsilon=accounting.epsilon(config.noise_multiplier, rate, rounds, config.delta),
+        epsilon=guarantee.epsilon,
         delta=config.delta,
         accountant=ACCOUNTANT,
+        other_epsilons=guarantee.others,
         secure_aggregation=secure_aggregation,
         assumptions=[
             sampling_note(config, clients_per_round, num_clients),

@@ -8,7 +8,11 @@ data draws Poisson batches (each record independently with Opacus's sample rate)
 the RDP accountant assumes. The GAN steps of :mod:`fedgen_registry.objectives.gan` run on them unchanged.
 
 Each client gets its own ``PrivacyEngine`` and so its own accountant: record-level privacy is per data
-holder, and one client's steps say nothing about another's records.
+holder, and one client's steps say nothing about another's records. Opacus's RDP accountant is what the
+client trains with; the ledger's headline is the registry's one accountant
+(:mod:`~fedgen_registry.mechanisms.privacy.accounting`, PLD) on each client's (q, steps), with Opacus's own
+epsilon and dp-accounting's RDP beside it. Opacus's RDP and dp-accounting's differ by a few per cent for the same
+(q, z, steps) (their orders and RDP-to-DP conversions differ).
 
 With several forward passes before one backward (a discriminator's real and generated halves), Opacus
 adds the per-example gradients position by position before clipping; each real record is still in
@@ -29,9 +33,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from fedgen_registry.data.local import LocalData
+from fedgen_registry.mechanisms.privacy import accounting
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger
 
-ACCOUNTANT = f"opacus {version('opacus')} RDPAccountant (one per client), Poisson-sampled Gaussian steps"
+OPACUS = f"opacus {version('opacus')} RDP"
+"""The key of Opacus's own epsilon (the accountant the clients trained with) among a ledger's ``other_epsilons``."""
+ACCOUNTANT = (
+    f"{accounting.HEADLINE} per client on each Opacus history: SelfComposed(PoissonSampled(q, Gaussian(z)), "
+    "optimizer steps); the run's is the worst client's"
+)
 
 
 class RecordDPConfig(BaseModel):
@@ -114,20 +124,24 @@ def make_private(
 
 def ledger(clients: dict[int, PrivateTraining], config: RecordDPConfig) -> PrivacyLedger:
     """The ``privacy.json`` of a run whose clients each ran DP-SGD; the run's epsilon is the worst client's."""
-    per_client = {str(cid): training.epsilon(config.delta) for cid, training in sorted(clients.items())}
-    rates = {training.sample_rate for training in clients.values()}
+    ordered = sorted(clients.items())
+    releases = {str(cid): (training.sample_rate, training.steps) for cid, training in ordered}
+    per_client, worst = accounting.per_client(config.noise_multiplier, releases, config.delta)
+    worst[OPACUS] = max(training.epsilon(config.delta) for _, training in ordered)
     return PrivacyLedger(
         mechanism="dp-sgd",
         level="record",
         noise_multiplier=config.noise_multiplier,
         clipping_norm=config.max_grad_norm,
-        sample_rate=max(rates),
+        sample_rate=max(training.sample_rate for training in clients.values()),
         steps=max(training.steps for training in clients.values()),
         steps_unit="optimizer-steps",
         epsilon=max(per_client.values()),
         delta=config.delta,
         accountant=ACCOUNTANT,
+        other_epsilons=worst,
         per_client_epsilon=per_client,
+        per_client_releases=releases,
         assumptions=[
             "Each client's records are Poisson-sampled by Opacus's DPDataLoader at its own rate "
             "(1 / number of batches); the run-level epsilon and sample rate are the worst client's.",

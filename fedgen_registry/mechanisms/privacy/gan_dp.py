@@ -10,11 +10,14 @@ to a client's discriminator once, for the whole run, so its accountant composes 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
 
 from fedgen_registry.data.local import LocalData
+from fedgen_registry.mechanisms.privacy.calibration import ReleasePlan
 from fedgen_registry.mechanisms.privacy.dp_sgd import PrivateTraining, RecordDPConfig, make_private
 from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_step, fake_labels, generate, generator_loss
 from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE
@@ -34,6 +37,21 @@ spectral norm (a parametrisation with buffers), the private trainer keeps the no
 noise Adam(0, 0.9) at 2e-4 with width 256 collapses to one image (KID 3.2 at noise 1, seed 0); the default width
 128, rates 2e-3 with Adam(0.5, 0.999), noise multiplier 0.5 and clip 1 on each example's gradient. Shared, so that
 the encrypted federation and the plaintext one train the same GANs."""
+
+
+def release_plan(
+    dp: RecordDPConfig, client_rows: Sequence[int], batch_size: int, rounds: int, steps: int
+) -> ReleasePlan:
+    """What a federation of DP-SGD GAN clients releases (for ``--target-epsilon``): a record of the smallest client
+    has the highest Opacus rate (1 / its number of batches) and, if that client trains every round, the most steps."""
+    smallest = min(client_rows)
+    return ReleasePlan(
+        setting="dp.noise_multiplier",
+        sample_rate=1 / math.ceil(smallest / batch_size),
+        steps=rounds * steps,
+        delta=dp.delta,
+        worst_case=f"a record of the smallest client ({smallest} rows) if that client trains every round",
+    )
 
 
 class PrivateGANTrainer:

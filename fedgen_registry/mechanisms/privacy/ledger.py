@@ -2,7 +2,8 @@
 
 An algorithm writes it from ``finish()`` with :func:`write_ledger` (the engine knows nothing of privacy).
 A run without any mechanism writes :data:`NO_PRIVACY`, so "no file" never has to be read as "no privacy".
-Every number a reader needs to recompute the guarantee is here, and so are the assumptions the
+Every number a reader needs to recompute the guarantee is here (for per-client accounting, each client's
+rate and steps), and so are the assumptions the
 accountant makes that the simulation may not meet (how clients or records were sampled, who clips).
 """
 
@@ -30,11 +31,18 @@ class PrivacyLedger(BaseModel):
     sample_rate: float | None = Field(None, description="Probability that one unit takes part in one step (q).")
     steps: int | None = Field(None, description="Noisy releases composed by the accountant.")
     steps_unit: Literal["rounds", "optimizer-steps"] | None = None
-    epsilon: float | None = None
+    epsilon: float | None = Field(None, description="The headline epsilon at delta, from the named accountant.")
     delta: float | None = None
-    accountant: str | None = Field(None, description="Library and method that computed epsilon.")
+    accountant: str | None = Field(None, description="Library and method that computed epsilon, and what it composed.")
+    other_epsilons: dict[str, float] = Field(
+        default_factory=dict,
+        description="The same releases under other accountants, by name (looser bounds, or the training library's).",
+    )
     per_client_epsilon: dict[str, float] | None = Field(
         None, description="Record-level DP with one accountant per client: each client's own epsilon."
+    )
+    per_client_releases: dict[str, tuple[float, int]] | None = Field(
+        None, description="Each client's (sample rate, steps), from which its epsilon is recomputed."
     )
     secure_aggregation: str | None = Field(None, description="How updates were hidden from the server, if they were.")
     assumptions: list[str] = Field(default_factory=list, description="What the guarantee takes for granted.")

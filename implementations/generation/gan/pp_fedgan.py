@@ -23,8 +23,9 @@ from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.protocol import Server, State
 from fedgen_registry.mechanisms.crypto.ckks import CKKSConfig, CKKSKeys, EncryptedGANAlgorithm, EncryptingClient
 from fedgen_registry.mechanisms.privacy import dp_sgd
+from fedgen_registry.mechanisms.privacy.calibration import ReleasePlan
 from fedgen_registry.mechanisms.privacy.dp_sgd import RecordDPConfig
-from fedgen_registry.mechanisms.privacy.gan_dp import RECORD_DP_GAN_QUALITY, PrivateGANTrainer
+from fedgen_registry.mechanisms.privacy.gan_dp import RECORD_DP_GAN_QUALITY, PrivateGANTrainer, release_plan
 from fedgen_registry.mechanisms.privacy.ledger import write_ledger
 from fedgen_registry.registry import register
 from fedgen_registry.tasks.image_gan import ImageGANConfig
@@ -134,6 +135,11 @@ class PPFedGAN(EncryptedGANAlgorithm[PPFedGANConfig]):
         )
         self.trainers[client_id] = trainer
         return PPFedGANClient(data, trainer, discriminator, self.keys, config)
+
+    def release_plan(self) -> ReleasePlan:
+        config = self.config
+        rows = [len(part) for part in self.parts]
+        return release_plan(config.dp, rows, config.optim.batch_size, config.rounds, config.local_steps)
 
     def finish(self, server: Server) -> dict[str, Any]:
         metrics = super().finish(server)

@@ -12,15 +12,14 @@ What makes the papers those papers, and all this file holds:
   G and critic, the server averages them by data size); the journal version adds a serialised schedule
   (``schedule: serial``): within a round the model visits the sampled clients one after another, each
   continuing from the previous one, relayed by the server;
-- ``privacy.json``: each client's RDP accounting of its Poisson-sampled Gaussian critic steps (the worst
-  client's epsilon for the run), with ``clipping_norm`` the Lipschitz-derived bound ``c_g``.
+- ``privacy.json``: each client's PLD accounting (RDP beside) of its Poisson-sampled Gaussian critic steps (the
+  worst client's epsilon for the run), with ``clipping_norm`` the Lipschitz-derived bound ``c_g``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from importlib.metadata import version
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -34,6 +33,7 @@ from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.protocol import Client, Message, Server, State
 from fedgen_registry.mechanisms.privacy import accounting
+from fedgen_registry.mechanisms.privacy.calibration import ReleasePlan
 from fedgen_registry.mechanisms.privacy.ledger import PrivacyLedger, write_ledger
 from fedgen_registry.objectives.gan import fake_labels, generate
 from fedgen_registry.registry import register
@@ -41,8 +41,8 @@ from fedgen_registry.strategies.gan import FEDAVG_GAN_QUALITY, STABLE_GAN_RECIPE
 from fedgen_registry.tasks.image_gan import ImageGANAlgorithm, ImageGANConfig
 
 ACCOUNTANT = (
-    f"dp-accounting {version('dp-accounting')} RdpAccountant per client: "
-    "SelfComposed(PoissonSampled(q, Gaussian(sigma)), critic steps)"
+    f"{accounting.HEADLINE} per client: SelfComposed(PoissonSampled(q, Gaussian(sigma)), critic steps); "
+    "the run's is the worst client's"
 )
 
 
@@ -211,7 +211,7 @@ QUALITY = {
 """FedAvg-GAN's quality budget in generator steps (40 rounds x 2 of 10 clients x 50 steps): the critic reads its rows
 by Poisson sampling outside LocalData.batch, so the meter counts none; 2 critic steps of expected batch 64 per
 generator step. Noise multiplier 0.3 (the smoke preset's; the papers' was not seen): at 1.0 the noise of std
-sigma c_g drowns the critic and the generator collapses (KID 5.6, recall 0, epsilon 400 at seed 0), where without
+sigma c_g drowns the critic and the generator collapses (KID 5.6, recall 0, RDP epsilon 400 at seed 0), where without
 noise this WGAN reaches KID 0.018, recall 0.98."""
 
 
@@ -276,12 +276,22 @@ class PrivateFLGAN(ImageGANAlgorithm[PrivateFLGANConfig]):
         write_ledger(self.run_dir, ledger)
         return {**metrics, "epsilon": ledger.epsilon, "delta": ledger.delta}
 
+    def release_plan(self) -> ReleasePlan:
+        config = self.config
+        smallest = min(len(part) for part in self.parts)
+        return ReleasePlan(
+            setting="dp.noise_multiplier",
+            sample_rate=min(1.0, config.optim.batch_size / smallest),
+            steps=config.rounds * config.local_steps * config.critic_steps,
+            delta=config.dp.delta,
+            worst_case=f"a record of the smallest client ({smallest} rows) if that client trains every round",
+        )
+
     def ledger(self) -> PrivacyLedger:
         dp = self.config.dp
         clients = sorted(self.participants.items())
-        per_client = {
-            str(cid): accounting.epsilon(dp.noise_multiplier, c.sample_rate, c.steps, dp.delta) for cid, c in clients
-        }
+        releases = {str(cid): (c.sample_rate, c.steps) for cid, c in clients}
+        per_client, worst = accounting.per_client(dp.noise_multiplier, releases, dp.delta)
         bound = max(c.bound for _, c in clients)
         return PrivacyLedger(
             mechanism="dp-sgd",
@@ -294,7 +304,9 @@ class PrivateFLGAN(ImageGANAlgorithm[PrivateFLGANConfig]):
             epsilon=max(per_client.values()),
             delta=dp.delta,
             accountant=ACCOUNTANT,
+            other_epsilons=worst,
             per_client_epsilon=per_client,
+            per_client_releases=releases,
             assumptions=[
                 f"No per-example clipping: critic weights in [-{dp.weight_clip:g}, {dp.weight_clip:g}] bound every "
                 f"record's gradient by c_g = {bound:.4g} (the Lipschitz limit as the sensitivity), for rows in [-1, 1].",
