@@ -38,8 +38,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line: a newline inside a quoted value or a library's message is shown escaped."""
         where = f"{self.path}: {self.location}: " if self.location else f"{self.path}: "
-        return where + self.message
+        return (where + self.message).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class CatalogError(Exception):
@@ -128,8 +129,14 @@ def parse_yaml(text: str, path: str) -> tuple[dict[str, Any] | None, list[Proble
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         return None, [Problem(path, where, f"invalid YAML: {exc.problem or exc.context}")]
+    except yaml.reader.ReaderError as exc:  # a control character: YAML refuses it before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return None, [Problem(path, f"line {line}, column {column}", f"invalid YAML: {exc.reason} ({character})")]
     except yaml.YAMLError as exc:
-        return None, [Problem(path, "", f"invalid YAML: {exc}")]
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [Problem(path, "", f"invalid YAML: {first}")]
     if data is None:
         return None, [Problem(path, "", "file has no fields (only comments or blank lines)")]
     if not isinstance(data, dict):

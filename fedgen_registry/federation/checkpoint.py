@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from fedgen_registry.federation.errors import one_line
+
 FORMAT = 1
 
 
@@ -30,10 +32,26 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
         raise
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: checkpoint format {payload.get('format')!r}, expected {FORMAT}")
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read (truncated, not torch's format, pickled objects) or is not ours."""
+
+
+def load_checkpoint(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The payload of ``path``; a file that is unreadable, of another format or without ``required`` keys
+    raises :class:`CheckpointError` with one line naming it (torch's own message is many lines, or a
+    traceback deep in the unpickler)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # truncated zip, foreign bytes, refused pickle: all mean "not a checkpoint we wrote"
+        raise CheckpointError(f"{path} is not a readable checkpoint ({one_line(exc)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: checkpoint format {found!r}, expected {FORMAT}")
+    missing = [key for key in required if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
     return payload
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from fedgen_registry.federation.checkpoint import clone_state, load_checkpoint, save_checkpoint
+from fedgen_registry.federation.checkpoint import CheckpointError, clone_state, load_checkpoint, save_checkpoint
 from fedgen_registry.federation.config import FederationConfig
-from fedgen_registry.federation.errors import FederationError
+from fedgen_registry.federation.errors import FederationError, one_line
 from fedgen_registry.federation.progress import RoundProgress
 from fedgen_registry.federation.protocol import Algorithm, Client, Message, Server, State
 from fedgen_registry.federation.seeding import derive_seed, deterministic, seed_everything
@@ -226,17 +226,32 @@ class LocalEngine:
         """Load the run directory's checkpoint (refusing one written with other settings but ``rounds``)."""
         if not self.checkpoint_path.exists():
             raise FederationError(f"nothing to resume: no checkpoint at {self.checkpoint_path}")
-        payload = load_checkpoint(self.checkpoint_path)
+        fresh = "; rerun without --resume to start afresh"
+        try:
+            payload = load_checkpoint(self.checkpoint_path, required=("round", "settings", "state", "history"))
+        except CheckpointError as exc:
+            raise FederationError(f"cannot resume: {exc}{fresh}") from None
         saved, current = payload["settings"], self.settings.model_dump(mode="json")
+        if not isinstance(saved, dict):
+            raise FederationError(f"cannot resume: {self.checkpoint_path} holds no settings{fresh}")
         changed = sorted(k for k in current if k != "rounds" and saved.get(k) != current[k])
         if changed:
             raise FederationError(
                 f"cannot resume {self.run_dir}: its checkpoint was written with other settings ({', '.join(changed)}); "
                 "only 'rounds' may change on resume"
             )
-        self._restore(payload["state"])
+        try:
+            self._restore(payload["state"])
+            round_, history = int(payload["round"]), json.loads(payload["history"])
+            if not isinstance(history, list):
+                raise TypeError(f"history is a {type(history).__name__}, not a list")
+        except Exception as exc:  # wrong keys or shapes: a checkpoint of another algorithm, or a damaged one
+            raise FederationError(
+                f"cannot resume: {self.checkpoint_path} does not fit {type(self.server).__name__}'s state "
+                f"({one_line(exc)}){fresh}"
+            ) from None
         self._last_good = clone_state(payload["state"])
-        self._last_good_round = int(payload["round"])
-        self.history = json.loads(payload["history"])
+        self._last_good_round = round_
+        self.history = history
         lines = "".join(json.dumps(record) + "\n" for record in self.history)
         (self.run_dir / HISTORY).write_text(lines, encoding="utf-8")
