@@ -1,35 +1,23 @@
-"""Atomic checkpoints that load with ``weights_only=True``.
+"""Checkpoints written atomically (:mod:`~fedgen_registry.federation.atomic`) that load with ``weights_only=True``.
 
-A checkpoint is written to a temporary file in the same folder and moved over the old one with
-``os.replace``, so a run killed mid-write leaves the previous checkpoint intact (no fsync: a killed
-process loses nothing the kernel already has; power loss is out of scope). Loading with
-``weights_only=True`` refuses pickled objects, so states hold only tensors and primitive containers.
+Loading with ``weights_only=True`` refuses pickled objects, so states hold only tensors and primitive containers.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from fedgen_registry.federation.atomic import write_atomic
 from fedgen_registry.federation.errors import one_line
 
 FORMAT = 1
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save({"format": FORMAT, **payload}, stream)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda stream: torch.save({"format": FORMAT, **payload}, stream))
 
 
 class CheckpointError(ValueError):

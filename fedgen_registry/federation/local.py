@@ -206,21 +206,36 @@ class LocalEngine:
             client.load_state_dict(clone_state(state["clients"][cid]))
 
     def _commit(self, server_round: int, record: dict[str, Any]) -> None:
-        """Checkpoint first, then the history line: a kill in between loses a line the resume rewrites."""
-        self.history.append(record)
-        self._last_good = self._state()
-        self._last_good_round = server_round
-        save_checkpoint(
-            self.checkpoint_path,
-            {
-                "round": server_round,
-                "settings": self.settings.model_dump(mode="json"),
-                "state": self._last_good,
-                "history": json.dumps(self.history),  # one string: pickling R growing records per round is O(R^2)
-            },
-        )
-        with (self.run_dir / HISTORY).open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(record) + "\n")
+        """Checkpoint first, then the history line: a kill in between loses a line the resume rewrites.
+
+        A write that fails (a full disk, a folder that became unwritable) stops the run in one line: the
+        checkpoint is replaced atomically, so the previous round's stays whole and the message names it.
+        """
+        state, history = self._state(), [*self.history, record]
+        try:
+            save_checkpoint(
+                self.checkpoint_path,
+                {
+                    "round": server_round,
+                    "settings": self.settings.model_dump(mode="json"),
+                    "state": state,
+                    "history": json.dumps(history),  # one string: pickling R growing records per round is O(R^2)
+                },
+            )
+        except OSError as exc:
+            raise FederationError(
+                f"cannot write the checkpoint of round {server_round} ({one_line(exc)}); the run stopped. "
+                f"{self._last_good_note()} Once the folder is writable, --resume goes on from there."
+            ) from None
+        self.history, self._last_good, self._last_good_round = history, state, server_round
+        try:
+            with (self.run_dir / HISTORY).open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise FederationError(
+                f"cannot append round {server_round} to {HISTORY} ({one_line(exc)}); the run stopped. "
+                f"{self._last_good_note()} It holds the history; --resume rewrites {HISTORY} from it."
+            ) from None
 
     def resume(self) -> None:
         """Load the run directory's checkpoint (refusing one written with other settings but ``rounds``)."""

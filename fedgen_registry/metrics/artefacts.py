@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from fedgen_registry.federation.atomic import write_text_atomic
+
 
 def save_partition_report(histogram: np.ndarray, run_dir: Path) -> None:
     """``partition.json`` (rows per client and class) and ``partition.png`` (stacked bars per client)."""
@@ -24,7 +26,7 @@ def save_partition_report(histogram: np.ndarray, run_dir: Path) -> None:
         "sizes": histogram.sum(axis=1).tolist(),
         "histogram": histogram.tolist(),
     }
-    (run_dir / "partition.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(run_dir / "partition.json", json.dumps(report, indent=2) + "\n")
     figure, axes = plt.subplots(figsize=(max(4.0, 0.45 * histogram.shape[0] + 2), 3.2))
     bottom = np.zeros(histogram.shape[0])
     colours = plt.get_cmap("tab10" if histogram.shape[1] <= 10 else "tab20")

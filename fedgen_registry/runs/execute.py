@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fedgen_registry.federation.atomic import write_text_atomic
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.local import LocalEngine
 from fedgen_registry.federation.protocol import Algorithm
@@ -40,7 +41,7 @@ def run_algorithm(
     if resume:
         engine.resume()
     if manifest is not None:  # written once a resume is known to fit, so it always describes the checkpoint
-        (run_dir / "config.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(run_dir / "config.json", json.dumps(manifest, indent=2) + "\n")
     history = engine.run()
     ledger = run_dir / LEDGER_FILE
     ledger.unlink(missing_ok=True)  # a private algorithm writes its own in finish(); never keep a stale one
@@ -49,5 +50,5 @@ def run_algorithm(
         metrics = {"rounds": len(history), **algorithm.finish(engine.server)}
     if not ledger.exists():
         write_ledger(run_dir, NO_PRIVACY)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return {"metrics": metrics, "wall_time_s": round(time.perf_counter() - started, 3)}

@@ -202,7 +202,7 @@ def _execute_locally(resolved: ResolvedRun, context: RunContext) -> Any:
     if not is_algorithm(target):
         (context.run_dir / "config.json").write_text(json.dumps(resolved.describe(), indent=2) + "\n", encoding="utf-8")
         return target(resolved.config, context)
-    from fedgen_registry.federation.errors import FederationError
+    from fedgen_registry.federation.errors import FederationError, one_line
     from fedgen_registry.runs.execute import run_algorithm
 
     try:
@@ -216,6 +216,8 @@ def _execute_locally(resolved: ResolvedRun, context: RunContext) -> Any:
         )
     except FederationError as exc:
         raise RunError(str(exc)) from exc
+    except OSError as exc:  # a file the run writes outside a round (partition, metrics, ledger): one line
+        raise RunError(f"cannot write in {context.run_dir} ({one_line(exc)}); files already written are kept") from None
     return {**summary, "run_dir": str(context.run_dir)}
 
 

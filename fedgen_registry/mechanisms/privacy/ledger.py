@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fedgen_registry.federation.atomic import write_text_atomic
+
 LEDGER_FILE = "privacy.json"
 
 
@@ -57,7 +59,7 @@ def write_ledger(run_dir: Path, ledger: PrivacyLedger) -> Path:
     """Write ``privacy.json`` into ``run_dir`` and return its path."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LEDGER_FILE
-    path.write_text(ledger.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, ledger.model_dump_json(indent=2) + "\n")
     return path
 
 
