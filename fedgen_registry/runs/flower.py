@@ -41,8 +41,30 @@ def serve(grid: Grid, run: FlowerRun) -> dict[str, Any]:
 
     config, algorithm = relayed_algorithm(grid, run)
     return run_algorithm(
-        algorithm, config, Path(run.run_dir), resume=False, quiet=run.quiet, manifest=json.loads(run.manifest)
+        algorithm, config, Path(run.run_dir), resume=run.resume, quiet=run.quiet, manifest=json.loads(run.manifest)
     )
+
+
+def check_resumable(spec: ImplementationSpec, config: BaseModel, run_dir: Path) -> None:
+    """Refuse, before Ray starts, a resume the Flower engine cannot do faithfully.
+
+    The checkpoint holds the server's state; each client's state lives on its node and ends with the
+    simulation (the ServerApp's stand-ins keep none). Resuming is exact when the algorithm's clients keep
+    nothing between rounds (a fresh client's ``state_dict()`` is empty, as FedAvg's are); otherwise refused.
+    """
+    import tempfile
+
+    from fedgen_registry.federation.local import CHECKPOINT
+
+    with tempfile.TemporaryDirectory() as scratch:
+        kept = sorted(spec.target(config, Path(scratch)).make_client(0).state_dict())
+    if kept:
+        raise FederationError(
+            f"--resume on Flower: {spec.id}'s clients keep state between rounds ({', '.join(kept)}) on their nodes, "
+            "and it ended with them; resume a local run with --engine local, or start afresh"
+        )
+    if not (run_dir / CHECKPOINT).exists():
+        raise FederationError(f"nothing to resume: no checkpoint at {run_dir / CHECKPOINT}")
 
 
 def run_flower(
@@ -64,10 +86,7 @@ def run_flower(
         raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
     check_flower_support(spec.target, spec.id)  # before Ray starts, not after
     if resume:
-        raise FederationError(
-            "--resume needs the local engine: on Flower, each client's private state lives on its node "
-            "and ends with the simulation, so a checkpoint alone cannot restore it"
-        )
+        check_resumable(spec, config, run_dir)
     from fedgen_registry.federation.flower.engine import simulate
 
     started = time.perf_counter()
@@ -78,6 +97,7 @@ def run_flower(
         str(run_dir.resolve()),
         manifest=json.dumps({**(manifest or {}), "engine": "flower"}),
         quiet=quiet,
+        resume=resume,
         secagg=secagg.model_dump_json() if secagg else "",
     )
     summary = simulate(run, serve, config.clients, quiet=quiet)

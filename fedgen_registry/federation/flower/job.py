@@ -21,6 +21,7 @@ class FlowerRun(BaseModel):
     run_dir: str = Field(description="Where the ServerApp writes the run directory (on the SuperLink's machine).")
     manifest: str = Field("{}", description="config.json's content as JSON (what was requested and resolved).")
     quiet: bool = True
+    resume: bool = Field(False, description="Continue from the run directory's checkpoint (stateless clients only).")
     connect_timeout_s: float = Field(120.0, gt=0, description="How long to wait for enough nodes to connect.")
     reply_timeout_s: float = Field(600.0, gt=0, description="How long a stage waits for replies; late nodes fail.")
     secagg: str = Field(
