@@ -27,6 +27,8 @@ from fedgen_registry.federation.protocol import Algorithm, Client, Message, Serv
 from fedgen_registry.federation.seeding import derive_seed, deterministic, seed_everything
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
+BUILD_PROGRESS_FROM = 200
+"""From this many clients the engine shows a bar while it builds them (a thousand models take seconds)."""
 HISTORY = "history.jsonl"
 
 
@@ -66,9 +68,12 @@ class LocalEngine:
             seed_everything(derive_seed(settings.seed, "init", "server"))
             self.server: Server = algorithm.make_server()
             self.clients: dict[int, Client] = {}
-            for cid in range(algorithm.num_clients):
-                seed_everything(derive_seed(settings.seed, "init", "client", cid))
-                self.clients[cid] = algorithm.make_client(cid)
+            count = algorithm.num_clients
+            with RoundProgress(count, 0, quiet=quiet or count < BUILD_PROGRESS_FROM, label="building client") as bar:
+                for cid in range(count):
+                    seed_everything(derive_seed(settings.seed, "init", "client", cid))
+                    self.clients[cid] = algorithm.make_client(cid)
+                    bar.advance(cid + 1, {})
         self.history: list[dict[str, Any]] = []
         self._last_good = self._state()
         self._last_good_round = 0

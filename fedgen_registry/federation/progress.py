@@ -1,4 +1,5 @@
-"""A per-round progress bar with the latest losses (rich, on stderr so stdout stays for results), or nothing."""
+"""A progress bar per round with the latest losses, or per any counted step (rich, on stderr so stdout stays
+for results), or nothing."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class RoundProgress:
-    """``with RoundProgress(total, done, quiet=...) as bar: bar.advance(round, metrics)``."""
+    """``with RoundProgress(total, done, quiet=...) as bar: bar.advance(round, metrics)``; ``label`` names the
+    unit counted (rounds by default; the engine also counts the clients it builds)."""
 
-    def __init__(self, total: int, done: int, *, quiet: bool) -> None:
+    def __init__(self, total: int, done: int, *, quiet: bool, label: str = "round") -> None:
         self._progress: Progress | None = None
         if not quiet:
             self._progress = Progress(
-                TextColumn("round"),
+                TextColumn(label),
                 MofNCompleteColumn(),
                 BarColumn(),
                 TimeElapsedColumn(),

@@ -97,3 +97,16 @@ def test_conditional_partial_participation_run(tmp_path: Path) -> None:
     history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert [len(record["sampled"]) for record in history] == [4, 4] and history[0]["sampled"] != history[1]["sampled"]
     assert 0.0 <= summary["metrics"]["label_accuracy"] <= 1.0
+
+
+def test_building_many_clients_shows_progress_and_few_do_not(tmp_path: Path) -> None:
+    def stderr_of(clients: int) -> str:
+        args = ["run", "fedavg-gan", "--preset", "smoke", "--out", str(tmp_path / str(clients))]
+        for key, value in {**FAST_EVAL, "rounds": 1, "clients": clients, "local_steps": 1}.items():
+            args += ["--set", f"{key}={value}"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert "building client 250/250" in stderr_of(250)
+    assert "building client" not in stderr_of(20)
