@@ -88,8 +88,16 @@ class Relay:
             )
         client_of = {node: cid for cid, node in self.nodes.items()}
         self._inbox = {cid: NodeError(f"no reply within {self.timeout} s") for cid in messages}
-        for reply in self.grid.send_and_receive(outgoing, timeout=self.timeout):
-            cid = client_of[reply.metadata.src_node_id]
+        replies = list(self.grid.send_and_receive(outgoing, timeout=self.timeout))
+        # Pushing gives each outgoing message its id; a reply names the message it answers. The SuperLink's
+        # own error replies (a node that died) come from the SuperLink, not the node, so the sender won't do.
+        pairs = zip(outgoing, messages, strict=True)
+        asked = {sent.metadata.message_id: cid for sent, cid in pairs if sent.metadata.message_id}
+        for reply in replies:
+            answered = reply.metadata.reply_to_message_id
+            cid = asked[answered] if answered in asked else client_of.get(reply.metadata.src_node_id)
+            if cid is None:
+                continue  # not an answer to this stage's messages
             if reply.has_error():
                 self._inbox[cid] = NodeError(reply.error.reason or f"error code {reply.error.code}")
             else:

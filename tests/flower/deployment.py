@@ -1,0 +1,126 @@
+"""A Flower deployment on loopback for tests: one SuperLink and SuperNodes, each in its own session.
+
+Every process listens on 127.0.0.1 only and is stopped with its process group (SuperExec children that live
+in sessions of their own are stopped by pid); ``FLWR_HOME`` is a temporary folder holding the named connection;
+runtime dependency installation is off, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from fedgen_registry.federation.flower.job import FlowerRun
+from fedgen_registry.runs.flower_deployment import write_app, write_connection
+
+BIN = Path(sys.executable).parent
+CONNECTION = "fedgen-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process group, then SIGKILL what is left, descendants in other sessions included."""
+    descendants = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            descendants += psutil.Process(process.pid).children(recursive=True)
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    for child in alive:
+        child.kill()
+
+
+@contextlib.contextmanager
+def deployment(folder: Path, partitions: int = 2) -> Iterator[tuple[dict[str, str], list[subprocess.Popen[bytes]]]]:
+    """``(environment for flwr, [SuperNode processes])`` of a running SuperLink with SuperNodes of
+    partition-id 0 .. partitions-1; everything is stopped on exit."""
+    env = {
+        **os.environ,
+        "FLWR_HOME": str(folder / "flwr-home"),
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # the SuperLink starts flower-superexec by name
+    }
+    port = free_port()
+    write_connection(folder / "flwr-home", CONNECTION, f"127.0.0.1:{port}")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (folder / f"{name}.log").open("wb")
+        command = [str(BIN / args[0]), *args[1:]]
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        processes.append(process)
+        return process
+
+    try:
+        link = start(
+            "superlink",
+            "flower-superlink",
+            "--insecure",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--disable-runtime-dependency-installation",
+        )
+        wait_for_port(port, link, timeout=60)
+        nodes = [
+            start(
+                f"supernode-{partition}",
+                "flower-supernode",
+                "--insecure",
+                "--superlink",
+                f"127.0.0.1:{port}",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(free_port()),
+                "--node-config",
+                f"partition-id={partition} num-partitions={partitions}",
+            )
+            for partition in range(partitions)
+        ]
+        yield env, nodes
+    finally:
+        stop(processes)
+
+
+def launch(run: FlowerRun, folder: Path, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+    """``flwr run`` of ``run`` on the deployment, its output in ``folder/flwr-run-<name>.log``."""
+    app = write_app(run, folder / f"app-{name}").parent
+    log = (folder / f"flwr-run-{name}.log").open("wb")
+    command = [str(BIN / "flwr"), "run", str(app), CONNECTION, "--stream"]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
