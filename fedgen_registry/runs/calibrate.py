@@ -18,9 +18,14 @@ from fedgen_registry.registry import REGISTRY
 from fedgen_registry.runs.runner import ResolvedRun, RunError, resolve
 
 
+def calibratable(target: object) -> bool:
+    """Whether a registered target is a DP algorithm that states its releases (:class:`Calibratable`)."""
+    return isinstance(target, type) and issubclass(target, Calibratable)
+
+
 def calibratable_ids() -> list[str]:
     """The registered implementations that can calibrate their noise to a target epsilon."""
-    return [i for i in REGISTRY.ids() if callable(getattr(REGISTRY.get(i).target, "release_plan", None))]
+    return [i for i in REGISTRY.ids() if calibratable(REGISTRY.get(i).target)]
 
 
 def calibrate(
@@ -28,14 +33,13 @@ def calibrate(
 ) -> tuple[ResolvedRun, str]:
     """The run resolved with the noise multiplier that gives at most ``target_epsilon``, and one line saying so."""
     resolved = resolve(requested, overrides, preset=preset)
-    if not callable(getattr(resolved.spec.target, "release_plan", None)):
+    if not calibratable(resolved.spec.target):
         raise RunError(
             f"--target-epsilon: {resolved.spec.id} has no DP noise to calibrate; "
             f"implementations that have: {', '.join(calibratable_ids())}"
         )
     with tempfile.TemporaryDirectory() as scratch:
-        algorithm = resolved.spec.target(resolved.config, Path(scratch))
-        assert isinstance(algorithm, Calibratable)
+        algorithm: Calibratable = resolved.spec.target(resolved.config, Path(scratch))
         try:
             plan = algorithm.release_plan()
         except ValueError as exc:

@@ -237,11 +237,16 @@ class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
         write_ledger(self.run_dir, ledger)
         return {**metrics, "epsilon": ledger.epsilon, "delta": ledger.delta}
 
+    @property
+    def query_rate(self) -> float:
+        """q: the chance that a record's critic answers one generator step (critics queried / critics)."""
+        return (self.config.clients_per_round or self.config.clients) / self.config.clients
+
     def release_plan(self) -> ReleasePlan:
         config = self.config
         return ReleasePlan(
             setting="sanitize.noise_multiplier",
-            sample_rate=(config.clients_per_round or config.clients) / config.clients,
+            sample_rate=self.query_rate,
             steps=config.rounds * config.optim.batch_size,
             delta=config.sanitize.delta,
             worst_case="every record, whose critic answers a generator step with probability q",
@@ -249,7 +254,7 @@ class GSWGAN(ImageGANAlgorithm[GSWGANConfig]):
 
     def ledger(self, rounds: int) -> PrivacyLedger:
         config, sanitize = self.config, self.config.sanitize
-        rate = (config.clients_per_round or config.clients) / config.clients
+        rate = self.query_rate
         releases = rounds * config.optim.batch_size
         guarantee = accounting.guarantee(sanitize.noise_multiplier, rate, releases, sanitize.delta)
         return PrivacyLedger(
