@@ -144,3 +144,21 @@ def test_bibtex_escapes_latex_specials() -> None:
     paper = Paper.model_validate(make_entry("weird-2020", title="100% {unbalanced _ & #tricky} \\ title"))
     database = parse_string(paper_bibtex(paper), "bibtex")
     assert "weird-2020" in database.entries
+
+
+def test_bibtex_type_follows_the_stated_venue_type() -> None:
+    """A venue whose words mislead the guess ("Transactions" in a workshop name) still gets the stated type."""
+    from pybtex.database import parse_string
+
+    from conftest import make_entry
+    from fedgen_registry.catalog.bibtex import paper_bibtex
+    from fedgen_registry.catalog.schema import Paper
+
+    def typed(venue: str, venue_type: str | None) -> str:
+        paper = Paper.model_validate(make_entry("typed-2022", venue=venue, venue_type=venue_type))
+        return parse_string(paper_bibtex(paper), "bibtex").entries["typed-2022"].type
+
+    assert typed("Workshop on Transactions of Learning 2022", None) == "inproceedings"
+    assert typed("Transactions Workshop 2022", "journal") == "article"
+    assert typed("Some Journal", "preprint") == "misc"
+    assert typed("TL 2022", "workshop") == "inproceedings"

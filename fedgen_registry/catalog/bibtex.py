@@ -1,5 +1,6 @@
-"""BibTeX export: ``@inproceedings`` for conferences, ``@article`` for journals, ``@misc`` (with the arXiv
-eprint) when the venue is unknown. The entry key is the paper id, so citations stay stable across exports.
+"""BibTeX export: ``@inproceedings`` for conferences and workshops, ``@article`` for journals, ``@misc`` (with
+the arXiv eprint) for preprints. The entry's ``venue_type`` decides; without one the type is guessed from the
+venue text. The entry key is the paper id, so citations stay stable across exports.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import re
 from collections.abc import Iterable
 
 from fedgen_registry.catalog.schema import Paper
+from fedgen_registry.catalog.vocab import VenueType
 
 _JOURNAL_WORDS = re.compile(
     r"\b(journal|transactions|letters|magazine|access|nature|neurocomputing|communications|computing|"
@@ -25,8 +27,17 @@ _LATEX_ESCAPES = {
 }  # fmt: skip
 
 
-def entry_type(venue: str | None) -> str:
-    """Guess the BibTeX type from the venue text (conference words, then journal words, then an acronym + year)."""
+_TYPE_OF_VENUE = {
+    VenueType.CONFERENCE: "inproceedings", VenueType.WORKSHOP: "inproceedings", VenueType.JOURNAL: "article",
+    VenueType.PREPRINT: "misc",
+}  # fmt: skip
+
+
+def entry_type(venue: str | None, venue_type: VenueType | None = None) -> str:
+    """The BibTeX type: from ``venue_type`` when the entry states it, otherwise guessed from the venue text
+    (conference words, then journal words, then an acronym + year)."""
+    if venue_type is not None:
+        return _TYPE_OF_VENUE[venue_type]
     if not venue:
         return "misc"
     if _CONFERENCE_WORDS.search(venue):
@@ -44,7 +55,7 @@ def escape(text: str) -> str:
 
 
 def paper_bibtex(paper: Paper) -> str:
-    kind = entry_type(paper.venue)
+    kind = entry_type(paper.venue, paper.venue_type)
     fields: list[tuple[str, str]] = [
         ("title", "{" + escape(paper.title) + "}"),  # double braces keep the title's capitalisation
         ("author", " and ".join(escape(a) for a in paper.authors)),

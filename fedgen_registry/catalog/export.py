@@ -11,7 +11,7 @@ from typing import Any
 from fedgen_registry.catalog.schema import Paper
 
 COLUMNS: tuple[str, ...] = (
-    "id", "title", "authors", "first_author", "year", "venue", "arxiv", "doi", "code", "url", "code_available",
+    "id", "title", "authors", "first_author", "year", "venue", "venue_type", "arxiv", "doi", "code", "url", "code_available",
     "strand", "also_strands", "model_types", "partitioning", "topology", "participation", "one_shot",
     "asynchronous", "personalized", "aggregation", "shared", "privacy", "dp_level", "epsilon", "delta",
     "adversary", "capabilities", "modalities", "datasets", "implementation_id", "preset", "implementation_status",
@@ -33,6 +33,7 @@ def record(paper: Paper) -> dict[str, Any]:
         "first_author": paper.first_author,
         "year": paper.year,
         "venue": paper.venue,
+        "venue_type": paper.venue_type.value if paper.venue_type else None,
         "arxiv": paper.links.arxiv,
         "doi": paper.links.doi,
         "code": paper.links.code,

@@ -31,6 +31,7 @@ from fedgen_registry.catalog.vocab import (
     Strand,
     Topology,
     Verdict,
+    VenueType,
     VerificationStatus,
     Vocabulary,
 )
@@ -217,6 +218,11 @@ class Paper(Strict):
     authors: Annotated[list[Text], Field(min_length=1)]
     year: Annotated[int, Field(ge=2000, le=2100)] = Field(description="Year of first public appearance.")
     venue: str | None = None
+    venue_type: _V(VenueType) | None = Field(  # type: ignore[valid-type]
+        None,
+        description="What kind of venue 'venue' is (conference, journal, workshop, preprint), which picks the "
+        "BibTeX entry type; preprint when no peer-reviewed venue was seen.",
+    )
     links: Links = Field(default_factory=Links)
     strand: _V(Strand)  # type: ignore[valid-type]
     also_strands: _Vs(Strand) = Field(default_factory=list)  # type: ignore[valid-type]

@@ -46,6 +46,13 @@ class Strand(Vocabulary):
     )
 
 
+class VenueType(Vocabulary):
+    CONFERENCE = ("conference", "Published in the proceedings of a conference or symposium (BibTeX @inproceedings).")
+    JOURNAL = ("journal", "Published in a journal or magazine (BibTeX @article).")
+    WORKSHOP = ("workshop", "Presented at a workshop, with or without proceedings (BibTeX @inproceedings).")
+    PREPRINT = ("preprint", "Only a preprint (arXiv or similar) was seen: no peer-reviewed venue (BibTeX @misc).")
+
+
 class ModelType(Vocabulary):
     GAN = ("gan", "Generative adversarial network: a generator trained against a discriminator.")
     CGAN = ("cgan", "Conditional GAN: generator and discriminator see a label or another conditioning input.")
@@ -326,4 +333,5 @@ ALL_VOCABULARIES: tuple[type[Vocabulary], ...] = (
     ImplementationStatus,
     Verdict,
     VerificationStatus,
+    VenueType,
 )

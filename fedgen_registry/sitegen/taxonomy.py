@@ -20,6 +20,7 @@ from fedgen_registry.catalog.vocab import (
     Participation,
     SharedArtifact,
     Topology,
+    VenueType,
     Vocabulary,
 )
 from fedgen_registry.sitegen import layout
@@ -39,6 +40,7 @@ CATALOGUE_FACETS: tuple[str, ...] = (
 CATALOGUE_FLAGS: tuple[str, ...] = ("code_available", "implemented")
 
 _RECORD_COLUMNS: dict[type[Vocabulary], str] = {
+    VenueType: "venue_type",
     Topology: "topology",
     Participation: "participation",
     SharedArtifact: "shared",
