@@ -30,8 +30,8 @@ from fedgen_registry.catalog.vocab import (
     SharedArtifact,
     Strand,
     Topology,
-    Verdict,
     VenueType,
+    Verdict,
     VerificationStatus,
     Vocabulary,
 )
