@@ -18,7 +18,7 @@ from fedgen_registry.federation.atomic import write_text_atomic
 
 
 def save_partition_report(histogram: np.ndarray, run_dir: Path) -> None:
-    """``partition.json`` (rows per client and class) and ``partition.png`` (stacked bars per client)."""
+    """``partition.json`` (rows per client and class) and ``partition.png`` (stacked bars per client, a heat map for many clients)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     report = {
         "clients": int(histogram.shape[0]),
@@ -27,6 +27,18 @@ def save_partition_report(histogram: np.ndarray, run_dir: Path) -> None:
         "histogram": histogram.tolist(),
     }
     write_text_atomic(run_dir / "partition.json", json.dumps(report, indent=2) + "\n")
+    figure = _heat_map(histogram) if histogram.shape[0] > BARS_UP_TO else _stacked_bars(histogram)
+    figure.tight_layout()
+    figure.savefig(run_dir / "partition.png", dpi=100)
+    plt.close(figure)
+
+
+BARS_UP_TO = 40
+"""Clients up to which the partition is drawn as one bar each; beyond, bars are unreadable (and a thousand
+clients' ten thousand patches take seconds to draw), so it becomes a heat map of a fixed size."""
+
+
+def _stacked_bars(histogram: np.ndarray) -> plt.Figure:
     figure, axes = plt.subplots(figsize=(max(4.0, 0.45 * histogram.shape[0] + 2), 3.2))
     bottom = np.zeros(histogram.shape[0])
     colours = plt.get_cmap("tab10" if histogram.shape[1] <= 10 else "tab20")
@@ -37,9 +49,16 @@ def save_partition_report(histogram: np.ndarray, run_dir: Path) -> None:
     axes.set_ylabel("rows")
     axes.set_xticks(range(histogram.shape[0]))
     axes.legend(title="class", fontsize=6, title_fontsize=7, ncols=2, bbox_to_anchor=(1.01, 1), loc="upper left")
-    figure.tight_layout()
-    figure.savefig(run_dir / "partition.png", dpi=100)
-    plt.close(figure)
+    return figure
+
+
+def _heat_map(histogram: np.ndarray) -> plt.Figure:
+    figure, axes = plt.subplots(figsize=(10.0, 3.2))
+    image = axes.imshow(histogram.T, aspect="auto", interpolation="nearest", cmap="viridis")
+    axes.set_xlabel(f"client (0-{histogram.shape[0] - 1})")
+    axes.set_ylabel("class")
+    figure.colorbar(image, ax=axes, label="rows")
+    return figure
 
 
 def save_image_grid(images: np.ndarray, path: Path, columns: int = 8, scale: int = 4) -> None:

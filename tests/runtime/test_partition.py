@@ -83,3 +83,13 @@ def test_partition_report_writes_json_and_png(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "partition.json").read_text())
     assert report["histogram"] == histogram.tolist() and sum(report["sizes"]) == len(LABELS)
     assert (tmp_path / "partition.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_many_clients_get_a_heat_map_of_a_fixed_size(tmp_path: Path) -> None:
+    """A bar per client would make a thousand clients' figure 45,000 pixels wide (and seconds to draw)."""
+    import matplotlib.pyplot as plt
+
+    histogram = np.ones((1000, 10), dtype=int)
+    save_partition_report(histogram, tmp_path)
+    height, width = plt.imread(tmp_path / "partition.png").shape[:2]
+    assert width <= 1000 and height <= 400
