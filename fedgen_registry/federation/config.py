@@ -28,6 +28,12 @@ class FederationConfig(BaseModel):
     torch_threads: int = Field(
         1, ge=1, description="Intra-op threads; results are bit-identical only for the same count (small models: 1)."
     )
+    vectorise_clients: bool = Field(
+        False,
+        description="Local engine: train the clients of a round together with torch.vmap where their class "
+        "allows it (FedAvg-GAN's, on networks without buffers). Same batches as one at a time, equal up to "
+        "float rounding, much faster with hundreds of small clients; refused where it cannot apply.",
+    )
 
     @model_validator(mode="after")
     def _sample_at_most_every_client(self) -> FederationConfig:

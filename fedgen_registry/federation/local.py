@@ -23,7 +23,7 @@ from fedgen_registry.federation.checkpoint import CheckpointError, clone_state, 
 from fedgen_registry.federation.config import FederationConfig
 from fedgen_registry.federation.errors import FederationError, one_line
 from fedgen_registry.federation.progress import RoundProgress
-from fedgen_registry.federation.protocol import Algorithm, Client, Message, Server, State
+from fedgen_registry.federation.protocol import Algorithm, BatchedClient, Client, Message, Server, State
 from fedgen_registry.federation.seeding import derive_seed, deterministic, seed_everything
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -74,6 +74,8 @@ class LocalEngine:
                     seed_everything(derive_seed(settings.seed, "init", "client", cid))
                     self.clients[cid] = algorithm.make_client(cid)
                     bar.advance(cid + 1, {})
+        if settings.vectorise_clients:
+            self._check_vectorisable()
         self.history: list[dict[str, Any]] = []
         self._last_good = self._state()
         self._last_good_round = 0
@@ -146,26 +148,7 @@ class LocalEngine:
         for stage in self.server.stages(server_round):
             seed_everything(derive_seed(seed, server_round, attempt, "server", stage, "configure"))
             messages = self.server.configure(stage, server_round, list(active))
-            replies: dict[int, Message] = {}
-            for cid, message in messages.items():
-                if cid not in active:
-                    raise FederationError(
-                        f"round {server_round}: the server addressed client {cid}, which is not taking part"
-                    )
-                traffic["bytes_down"] += message.nbytes()
-                self._observe(server_round, stage, cid, "down", message)
-                seed_everything(derive_seed(seed, server_round, attempt, "client", cid, stage))
-                try:
-                    reply = self.clients[cid].handle(message)
-                except Exception as exc:  # a crashing client is a fault to survive, not a bug to propagate
-                    failures.append({"client": cid, "stage": stage, "reason": f"{type(exc).__name__}: {exc}"})
-                    active.remove(cid)
-                    self.clients[cid].load_state_dict(clone_state(self._last_good["clients"][cid]))
-                    continue
-                traffic["bytes_up"] += reply.nbytes()
-                self._observe(server_round, stage, cid, "up", reply)
-                self._check_finite(server_round, stage, reply.config, f"client {cid}")
-                replies[cid] = reply
+            replies = self._deliver(server_round, attempt, stage, messages, active, failures, traffic)
             check_quorum(stage)
             seed_everything(derive_seed(seed, server_round, attempt, "server", stage, "aggregate"))
             stage_metrics = self.server.aggregate(stage, server_round, replies)
@@ -180,6 +163,89 @@ class LocalEngine:
             "metrics": metrics,
             **traffic,
         }
+
+    def _deliver(
+        self,
+        server_round: int,
+        attempt: int,
+        stage: str,
+        messages: Mapping[int, Message],
+        active: list[int],
+        failures: list[dict[str, Any]],
+        traffic: dict[str, int],
+    ) -> dict[int, Message]:
+        """Each client's reply to its message, in the order of ``messages``; a client that raises drops out.
+
+        With ``vectorise_clients``, the clients whose class batches this message only :meth:`prepare
+        <fedgen_registry.federation.protocol.BatchedClient.prepare>` it under their own seed here, and each
+        class then answers its prepared clients together; a batch that raises fails all of its clients.
+        """
+        seed = self.settings.seed
+        replies: dict[int, Message] = {}
+        prepared: dict[type[BatchedClient], list[tuple[int, Message, Any]]] = {}
+
+        def drop(cid: int, reason: str) -> None:
+            failures.append({"client": cid, "stage": stage, "reason": reason})
+            active.remove(cid)
+            self.clients[cid].load_state_dict(clone_state(self._last_good["clients"][cid]))
+
+        def accept(cid: int, reply: Message) -> None:
+            traffic["bytes_up"] += reply.nbytes()
+            self._observe(server_round, stage, cid, "up", reply)
+            self._check_finite(server_round, stage, reply.config, f"client {cid}")
+            replies[cid] = reply
+
+        for cid, message in messages.items():
+            if cid not in active:
+                raise FederationError(
+                    f"round {server_round}: the server addressed client {cid}, which is not taking part"
+                )
+            traffic["bytes_down"] += message.nbytes()
+            self._observe(server_round, stage, cid, "down", message)
+            seed_everything(derive_seed(seed, server_round, attempt, "client", cid, stage))
+            client = self.clients[cid]
+            batched = self._batches(client, message)
+            try:  # a crashing client is a fault to survive, not a bug to propagate
+                answer = client.prepare(message) if batched else client.handle(message)  # type: ignore[attr-defined]
+            except Exception as exc:
+                drop(cid, f"{type(exc).__name__}: {exc}")
+                continue
+            if batched:
+                prepared.setdefault(type(client), []).append((cid, message, answer))  # type: ignore[arg-type]
+            else:
+                accept(cid, answer)
+        for kind, batch in prepared.items():
+            try:
+                answers = kind.handle_prepared(
+                    [self.clients[cid] for cid, _, _ in batch], [m for _, m, _ in batch], [p for _, _, p in batch]
+                )
+            except Exception as exc:
+                for cid, _, _ in batch:
+                    drop(cid, f"batched update of {len(batch)} clients: {type(exc).__name__}: {exc}")
+                continue
+            for (cid, _, _), reply in zip(batch, answers, strict=True):
+                accept(cid, reply)
+        return {cid: replies[cid] for cid in messages if cid in replies}
+
+    def _batches(self, client: Client, message: Message) -> bool:
+        return (
+            self.settings.vectorise_clients
+            and isinstance(client, BatchedClient)
+            and message.message_type in type(client).batched_messages
+        )
+
+    def _check_vectorisable(self) -> None:
+        """Refuse ``vectorise_clients`` up front where no client can be batched, saying why."""
+        kinds = {type(client): client for client in self.clients.values()}
+        for kind, client in kinds.items():
+            if not isinstance(client, BatchedClient) or not kind.batched_messages:
+                raise FederationError(
+                    f"vectorise_clients=true: {kind.__name__} (the clients of {type(self.algorithm).__name__}) has no "
+                    "batched update; leave vectorise_clients false"
+                )
+            refusal = client.batching_refusal()
+            if refusal:
+                raise FederationError(f"vectorise_clients=true cannot apply: {refusal}; leave vectorise_clients false")
 
     def _observe(self, server_round: int, stage: str, cid: int, direction: str, message: Message) -> None:
         if self.observer is not None:

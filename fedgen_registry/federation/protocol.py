@@ -132,6 +132,44 @@ class Client(ABC):
             raise ValueError(f"{type(self).__name__} keeps no state but was given {sorted(state)}")
 
 
+class BatchedClient(Client):
+    """A client whose answer to some messages the local engine can compute for many clients at once.
+
+    With ``vectorise_clients`` set, the engine asks each such client to :meth:`prepare` its message
+    under that client's own seed (drawing every random number its :meth:`~Client.handle` would draw, in
+    the same order), then hands the prepared clients of one class to :meth:`handle_prepared` together.
+    The replies must equal :meth:`~Client.handle`'s up to floating-point rounding; batching is an
+    optimisation, never another algorithm.
+
+    A subclass that overrides ``handle`` or ``train`` stops being batched (``batched_messages`` is reset
+    to empty) unless it declares ``batched_messages`` again, saying that its batched path is still right.
+    """
+
+    batched_messages: ClassVar[frozenset[str]] = frozenset()
+    """The ``message_type`` s this class can batch."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        changes_answer = any(name in cls.__dict__ for name in ("handle", "train"))
+        if changes_answer and "batched_messages" not in cls.__dict__:
+            cls.batched_messages = frozenset()
+
+    def batching_refusal(self) -> str:
+        """Why this client cannot be batched (e.g. its networks keep per-client buffers); empty when it can."""
+        return ""
+
+    @abstractmethod
+    def prepare(self, message: Message) -> Any:
+        """Check the message and draw this client's randomness for it; called under the client's seed."""
+
+    @classmethod
+    @abstractmethod
+    def handle_prepared(
+        cls, clients: Sequence[BatchedClient], messages: Sequence[Message], plans: Sequence[Any]
+    ) -> list[Message]:
+        """The replies of ``clients`` to ``messages``, computed together from their prepared ``plans``."""
+
+
 C = TypeVar("C", bound="FederationConfig")
 
 

@@ -14,7 +14,6 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional
 
 MAX_RESAMPLINGS = 3
 
@@ -32,14 +31,20 @@ def resampling_plan(side: int) -> tuple[int, int]:
     return side // 2**steps, steps
 
 
+def one_hot(labels: torch.Tensor, num_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """The one-hot code of each label, by comparison rather than ``functional.one_hot``: that one checks the
+    label range with a data-dependent ``.item()``, which ``torch.vmap`` refuses (the vectorised client
+    updates run the MLP networks under vmap)."""
+    return (labels.unsqueeze(-1) == torch.arange(num_classes)).to(dtype)
+
+
 def label_planes(labels: torch.Tensor | None, num_classes: int, height: int, width: int) -> torch.Tensor | None:
     """A one-hot label as ``num_classes`` constant planes of the image's size (None for an unconditional network)."""
     if num_classes == 0:
         return None
     if labels is None:
         raise ValueError("a conditional network needs labels")
-    one_hot = functional.one_hot(labels, num_classes).float()
-    return one_hot[:, :, None, None].expand(-1, -1, height, width)
+    return one_hot(labels, num_classes, torch.float32)[:, :, None, None].expand(-1, -1, height, width)
 
 
 def with_one_hot(vector: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
@@ -48,7 +53,7 @@ def with_one_hot(vector: torch.Tensor, labels: torch.Tensor | None, num_classes:
         return vector
     if labels is None:
         raise ValueError("a conditional network needs labels")
-    return torch.cat([vector, functional.one_hot(labels, num_classes).to(vector.dtype)], dim=1)
+    return torch.cat([vector, one_hot(labels, num_classes, vector.dtype)], dim=-1)
 
 
 class ConvDecoder(nn.Module):

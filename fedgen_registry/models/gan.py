@@ -14,10 +14,9 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
-from torch.nn import functional
 from torch.nn.utils.parametrizations import spectral_norm
 
-from fedgen_registry.models.conv import ConvDiscriminator, ConvGenerator
+from fedgen_registry.models.conv import ConvDiscriminator, ConvGenerator, with_one_hot
 
 
 class ModelConfig(BaseModel):
@@ -40,14 +39,6 @@ class ModelConfig(BaseModel):
         return self
 
 
-def _with_label(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
-    if num_classes == 0:
-        return x
-    if labels is None:
-        raise ValueError("a conditional network needs labels")
-    return torch.cat([x, functional.one_hot(labels, num_classes).to(x.dtype)], dim=1)
-
-
 class MLPGenerator(nn.Module):
     """z (and a label) -> a flattened image in [-1, 1]."""
 
@@ -65,7 +56,7 @@ class MLPGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(_with_label(z, labels, self.num_classes))
+        return self.net(with_one_hot(z, labels, self.num_classes))
 
 
 class MLPDiscriminator(nn.Module):
@@ -80,7 +71,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(layers[0], nn.LeakyReLU(0.2), layers[1], nn.LeakyReLU(0.2), layers[2])
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(_with_label(x, labels, self.num_classes)).squeeze(1)
+        return self.net(with_one_hot(x, labels, self.num_classes)).squeeze(1)
 
 
 def _image_shape(data_dim: int, shape: tuple[int, ...] | None) -> tuple[int, int, int]:

@@ -1,21 +1,21 @@
 """FedAvg-GAN local updates for many clients at once: one batched step per local step with ``torch.vmap``.
 
 With many small clients, the per-client loop spends its time in Python and in launching tiny kernels.
-Every client of a FedAvg round starts from the same global networks and runs the same number of
-alternating steps with fresh Adam optimisers, so the clients differ only in their data and random
-draws: stacking their parameters along a leading client dimension turns the round into ``steps`` batched
-updates (``torch.func.functional_call`` for the networks, ``vmap(grad_and_value(...))`` for the gradients).
+The clients of a FedAvg round run the same networks for the same number of alternating steps with fresh
+Adam optimisers, so they differ only in their starting arrays, their data and their random draws:
+stacking their parameters along a leading client dimension turns the round into ``steps`` batched updates
+(``torch.func.functional_call`` for the networks, ``vmap(grad_and_value(...))`` for the gradients).
 
 Adam is element-wise, so it runs on the stacked tensors directly, with ``torch.optim.Adam``'s update
-(no AMSGrad, no weight decay) and moments per client. The random draws (real batches, latent vectors,
-fake labels) are made up front in a :class:`LocalPlan`, because ``vmap`` cannot draw per-client random
-numbers the way each client's loop does; :func:`looped_update` consumes the same plan one client at a time
-with ``torch.optim.Adam``, which is the reference the vectorised update must match. Each step has
-:func:`~fedgen_registry.objectives.gan.train_steps`' semantics: a discriminator step on a real batch
-against detached samples, then a generator step through the updated discriminator.
+(no AMSGrad, no weight decay) and moments per client. ``vmap`` cannot draw each client's random numbers
+the way its loop does, so each client first draws a :class:`LocalPlan` under its own seed, in exactly
+the order :func:`~fedgen_registry.objectives.gan.train_steps` draws them (fake labels, latent vectors,
+the real batch, step by step): the vectorised update then sees the same batches as the loop and differs
+from it only by floating-point rounding (batched kernels sum in another order), which is why the engine
+offers it as an explicit setting and not as the default.
 
-Unconditional networks only: the conditional MLPs one-hot their labels with ``functional.one_hot``,
-which checks the label range with a data-dependent ``.item()`` that ``vmap`` refuses.
+Networks that keep buffers (spectral normalisation's power-iteration vectors, batch-norm statistics)
+are refused by :func:`vectorising_refusal`: one vmapped update cannot keep a buffer per client.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
 from fedgen_registry.data.local import LocalData
-from fedgen_registry.objectives.gan import OptimConfig, adam, discriminator_loss, generator_loss
+from fedgen_registry.objectives.gan import OptimConfig, discriminator_loss, fake_labels, generator_loss
 
 Stacked = dict[str, torch.Tensor]
 """Parameters of many clients: each tensor has a leading client dimension."""
@@ -36,61 +36,57 @@ Stacked = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class LocalPlan:
-    """Every random draw of a round's local updates; tensors are ``(clients, steps, batch, ...)``."""
+    """Every random draw of local steps: ``(steps, batch, ...)`` for one client, with a leading client axis
+    once :func:`stack_plans` has joined several."""
 
-    real: torch.Tensor
     latent: torch.Tensor
-    num_examples: torch.Tensor  # (clients,): the FedAvg weights
+    real: torch.Tensor
+    real_labels: torch.Tensor | None
+    fake_labels: torch.Tensor | None
 
 
-def draw_plan(datas: Sequence[LocalData], steps: int, batch_size: int, latent_dim: int, seed: int) -> LocalPlan:
-    """Real batches (drawn with replacement, as ``LocalData.batch``) and latent vectors."""
-    rng = torch.Generator().manual_seed(seed)
-    index = [torch.randint(len(data.y), (steps, batch_size), generator=rng) for data in datas]
+def draw_plan(data: LocalData, steps: int, batch_size: int, latent_dim: int, conditional: bool) -> LocalPlan:
+    """One client's draws under the caller's seeding, in :func:`train_steps`' order (so the loop's batches).
+
+    Real rows come through :meth:`LocalData.batch`, so the run's sample meter counts them as the loop does.
+    """
+    latent, real, real_labels, labels = [], [], [], []
+    for _ in range(steps):
+        labels.append(fake_labels(batch_size, data.num_classes, conditional))
+        latent.append(torch.randn(batch_size, latent_dim))
+        x, y = data.batch(batch_size)
+        real.append(x)
+        real_labels.append(y)
     return LocalPlan(
-        real=torch.stack([data.x[i] for data, i in zip(datas, index, strict=True)]),
-        latent=torch.randn(len(datas), steps, batch_size, latent_dim, generator=rng),
-        num_examples=torch.tensor([float(len(data.y)) for data in datas]),
+        latent=torch.stack(latent),
+        real=torch.stack(real),
+        real_labels=torch.stack(real_labels) if conditional else None,
+        fake_labels=torch.stack(labels) if conditional else None,  # type: ignore[arg-type]
     )
 
 
-def looped_update(generator: nn.Module, discriminator: nn.Module, plan: LocalPlan, optim: OptimConfig) -> Stacked:
-    """The reference: each client in turn, on copies of the global networks, with ``torch.optim.Adam``."""
-    _check_unconditional(generator, discriminator)
-    results: list[Stacked] = []
-    start_g, start_d = _copy(generator), _copy(discriminator)
-    for client in range(plan.real.shape[0]):
-        generator.load_state_dict(start_g)
-        discriminator.load_state_dict(start_d)
-        opt_g, opt_d = adam(generator, optim.lr_g, optim), adam(discriminator, optim.lr_d, optim)
-        for step in range(plan.real.shape[1]):
-            fake = generator(plan.latent[client, step])
-            loss_d = discriminator_loss(discriminator, plan.real[client, step], None, fake.detach(), None)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            loss_g = generator_loss(discriminator, fake, None)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-        results.append({**_named(generator, "g."), **_named(discriminator, "d.")})
-    generator.load_state_dict(start_g)
-    discriminator.load_state_dict(start_d)
-    return {name: torch.stack([result[name] for result in results]) for name in results[0]}
+def stack_plans(plans: Sequence[LocalPlan]) -> LocalPlan:
+    """Join one plan per client along a new leading client axis (all with the same steps and batch size)."""
+    shapes = {tuple(plan.real.shape[:2]) for plan in plans}
+    if len(shapes) != 1:
+        raise ValueError(f"vectorised clients need the same local steps and batch size, got (steps, batch) {shapes}")
+
+    def joined(name: str) -> torch.Tensor | None:
+        values = [getattr(plan, name) for plan in plans]
+        return None if values[0] is None else torch.stack(values)
+
+    return LocalPlan(*(joined(name) for name in ("latent", "real", "real_labels", "fake_labels")))  # type: ignore[arg-type]
 
 
-def _check_unconditional(*modules: nn.Module) -> None:
-    if any(getattr(module, "num_classes", 0) for module in modules):
-        raise ValueError("vectorised updates need unconditional networks (one_hot cannot run under vmap)")
-
-
-def _copy(module: nn.Module) -> dict[str, torch.Tensor]:
-    """A copy: ``state_dict()`` shares storage with the parameters the optimisers change in place."""
-    return {name: value.detach().clone() for name, value in module.state_dict().items()}
-
-
-def _named(module: nn.Module, prefix: str) -> Stacked:
-    return {prefix + name: value.detach().clone() for name, value in module.named_parameters()}
+def vectorising_refusal(*modules: nn.Module) -> str:
+    """Why these networks cannot be updated by one vmapped step per local step; empty when they can."""
+    buffers = sorted({name for module in modules for name, _ in module.named_buffers()})
+    if buffers:
+        return (
+            f"the networks keep buffers ({', '.join(buffers[:3])}{', ...' if len(buffers) > 3 else ''}: spectral "
+            "norm's power-iteration vectors or batch-norm statistics), which one vmapped update cannot keep per client"
+        )
+    return ""
 
 
 class _Adam:
@@ -119,35 +115,52 @@ def _caller(module: nn.Module, params: Stacked) -> Callable[..., torch.Tensor]:
     return lambda *args: functional_call(module, params, args)
 
 
-def vectorised_update(generator: nn.Module, discriminator: nn.Module, plan: LocalPlan, optim: OptimConfig) -> Stacked:
-    """All clients at once: ``steps`` batched D and G updates on parameters stacked along the client axis."""
-    _check_unconditional(generator, discriminator)
-    clients, steps = plan.real.shape[:2]
+@dataclass(frozen=True)
+class VectorisedResult:
+    """The clients' trained parameters (``g.`` and ``d.`` names, stacked) and their mean losses, ``(clients,)``."""
 
-    def stack(module: nn.Module) -> Stacked:
-        return {name: p.detach().unsqueeze(0).repeat(clients, *[1] * p.dim()) for name, p in module.named_parameters()}
+    arrays: Stacked
+    d_loss: torch.Tensor
+    g_loss: torch.Tensor
 
-    def d_loss(d: Stacked, g: Stacked, real: torch.Tensor, latent: torch.Tensor) -> torch.Tensor:
-        fake = _caller(generator, g)(latent).detach()
-        return discriminator_loss(_caller(discriminator, d), real, None, fake, None)  # type: ignore[arg-type]
 
-    def g_loss(g: Stacked, d: Stacked, latent: torch.Tensor) -> torch.Tensor:
-        return generator_loss(_caller(discriminator, d), _caller(generator, g)(latent), None)  # type: ignore[arg-type]
+def vectorised_update(
+    generator: nn.Module, discriminator: nn.Module, start: Stacked, plan: LocalPlan, optim: OptimConfig
+) -> VectorisedResult:
+    """All clients at once from their stacked ``start`` arrays: ``steps`` batched D then G updates.
+
+    ``generator`` and ``discriminator`` only give the architecture (their own parameters are not used or
+    changed). Each step has :func:`~fedgen_registry.objectives.gan.train_steps`' semantics: a discriminator
+    step on the real batch against detached samples, then a generator step through the updated
+    discriminator; the losses are the values before each update, averaged over the steps, as there.
+    """
+    refusal = vectorising_refusal(generator, discriminator)
+    if refusal:
+        raise ValueError(f"cannot vectorise: {refusal}")
+    steps, loss_kind = plan.real.shape[1], optim.loss
+
+    # Labels travel in a dict, empty for unconditional networks: vmap maps over tensors, not over None.
+    def d_loss(d: Stacked, g: Stacked, latent: torch.Tensor, real: torch.Tensor, labels: Stacked) -> torch.Tensor:
+        fake = _caller(generator, g)(latent, labels.get("fake")).detach()
+        d_net = _caller(discriminator, d)
+        return discriminator_loss(d_net, real, labels.get("real"), fake, labels.get("fake"), loss_kind)  # type: ignore[arg-type]
+
+    def g_loss(g: Stacked, d: Stacked, latent: torch.Tensor, labels: Stacked) -> torch.Tensor:
+        fake = _caller(generator, g)(latent, labels.get("fake"))
+        return generator_loss(_caller(discriminator, d), fake, labels.get("fake"), loss_kind)  # type: ignore[arg-type]
 
     d_grads, g_grads = vmap(grad_and_value(d_loss)), vmap(grad_and_value(g_loss))
-    g, d = stack(generator), stack(discriminator)
+    g = {name[2:]: value for name, value in start.items() if name.startswith("g.")}
+    d = {name[2:]: value for name, value in start.items() if name.startswith("d.")}
     opt_g, opt_d = _Adam(g, optim.lr_g, optim), _Adam(d, optim.lr_d, optim)
+    d_total = g_total = torch.zeros(plan.real.shape[0])
     for step in range(steps):
-        grads, _ = d_grads(d, g, plan.real[:, step], plan.latent[:, step])
-        d = opt_d.step(d, grads)
-        grads, _ = g_grads(g, d, plan.latent[:, step])
-        g = opt_g.step(g, grads)
-    return {**{"g." + k: v for k, v in g.items()}, **{"d." + k: v for k, v in d.items()}}
-
-
-def weighted_average(stacked: Stacked, weights: torch.Tensor) -> dict[str, torch.Tensor]:
-    """FedAvg over the client axis, weighted by data size (float64 accumulation, as ``weighted_mean``)."""
-    w = (weights / weights.sum()).to(torch.float64)
-    return {
-        name: torch.tensordot(w, value.to(torch.float64), dims=1).to(value.dtype) for name, value in stacked.items()
-    }
+        labels = {}
+        if plan.fake_labels is not None and plan.real_labels is not None:
+            labels = {"fake": plan.fake_labels[:, step], "real": plan.real_labels[:, step]}
+        grads, loss = d_grads(d, g, plan.latent[:, step], plan.real[:, step], labels)
+        d, d_total = opt_d.step(d, grads), d_total + loss.detach()
+        grads, loss = g_grads(g, d, plan.latent[:, step], labels)
+        g, g_total = opt_g.step(g, grads), g_total + loss.detach()
+    arrays = {**{"g." + k: v for k, v in g.items()}, **{"d." + k: v for k, v in d.items()}}
+    return VectorisedResult(arrays, d_total / steps, g_total / steps)

@@ -85,6 +85,11 @@ def run_flower(
     if not isinstance(config, FederationConfig):
         raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
     check_flower_support(spec.target, spec.id)  # before Ray starts, not after
+    if config.vectorise_clients:
+        raise FederationError(
+            "vectorise_clients=true trains the local engine's in-process clients together; on the flower engine "
+            "each client is its own node, so leave it false (or use --engine local)"
+        )
     if resume:
         check_resumable(spec, config, run_dir)
     from fedgen_registry.federation.flower.engine import simulate

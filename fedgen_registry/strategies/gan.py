@@ -32,8 +32,15 @@ from torch import nn
 from fedgen_registry.data.local import LocalData
 from fedgen_registry.federation.arrays import load_module_arrays, module_arrays, size_weighted, weighted_mean
 from fedgen_registry.federation.errors import FederationError
-from fedgen_registry.federation.protocol import Client, Message, Server, State
+from fedgen_registry.federation.protocol import BatchedClient, Client, Message, Server, State
 from fedgen_registry.objectives.gan import OptimConfig, train_steps
+from fedgen_registry.objectives.vectorised import (
+    LocalPlan,
+    draw_plan,
+    stack_plans,
+    vectorised_update,
+    vectorising_refusal,
+)
 from fedgen_registry.strategies.fedavg import TRAIN, FedAvg, Network
 from fedgen_registry.tasks.image_gan import ConfigT, ImageGANAlgorithm, ImageGANConfig
 
@@ -41,6 +48,8 @@ StalenessRule = Literal["constant", "exponential", "hinge"]
 PROFILE = "query.label_histogram"
 """The message a server sends to ask a client for its :func:`label_histogram`."""
 ClientT = TypeVar("ClientT", bound="LocalGANClient")
+VMAP_CHUNK = 256
+"""Clients trained together in one vmapped update: enough to fill the kernels, few enough to bound memory."""
 GAN_LOSSES = ("d_loss", "g_loss")
 """The losses a GAN client reports, which its FedAvg server averages into the round's metrics."""
 
@@ -178,12 +187,19 @@ class LocalGANClient(Client):
         )
 
 
-class FedAvgGANClient(LocalGANClient):
-    """Stateless between rounds: its networks are overwritten by every message (no private state to keep)."""
+class FedAvgGANClient(LocalGANClient, BatchedClient):
+    """Stateless between rounds: its networks are overwritten by every message (no private state to keep).
+
+    Batched (``vectorise_clients``): the clients of a round train together in
+    :func:`~fedgen_registry.objectives.vectorised.vectorised_update`, ``VMAP_CHUNK`` at a time to bound
+    memory; their own networks are then left as they were, which nothing reads (the next message
+    overwrites them).
+    """
+
+    batched_messages = frozenset({TRAIN})
 
     def handle(self, message: Message) -> Message:
-        if message.message_type != TRAIN:
-            raise ValueError(f"a FedAvg-GAN client does not handle {message.message_type!r}")
+        self._check(message)
         load_module_arrays(self.generator, message.arrays, "g.")
         load_module_arrays(self.discriminator, message.arrays, "d.")
         losses = self.train()
@@ -191,9 +207,53 @@ class FedAvgGANClient(LocalGANClient):
             TRAIN, pair_arrays(self.generator, self.discriminator), {"num_examples": len(self.data.y), **losses}
         )
 
+    def _check(self, message: Message) -> None:
+        if message.message_type != TRAIN:
+            raise ValueError(f"a FedAvg-GAN client does not handle {message.message_type!r}")
+
+    def batching_refusal(self) -> str:
+        return vectorising_refusal(self.generator, self.discriminator)
+
+    def prepare(self, message: Message) -> LocalPlan:
+        self._check(message)
+        return draw_plan(self.data, self.local_steps, self.optim.batch_size, self.latent_dim, self.conditional)
+
+    @classmethod
+    def handle_prepared(
+        cls, clients: Sequence[BatchedClient], messages: Sequence[Message], plans: Sequence[Any]
+    ) -> list[Message]:
+        replies: list[Message] = []
+        for start in range(0, len(clients), VMAP_CHUNK):
+            chunk = slice(start, start + VMAP_CHUNK)
+            replies += cls._train_together(clients[chunk], messages[chunk], plans[chunk])  # type: ignore[arg-type]
+        return replies
+
+    @staticmethod
+    def _train_together(
+        clients: Sequence[FedAvgGANClient], messages: Sequence[Message], plans: Sequence[LocalPlan]
+    ) -> list[Message]:
+        first = clients[0]
+        names = list(pair_arrays(first.generator, first.discriminator))
+        start = {name: torch.stack([message.arrays[name] for message in messages]) for name in names}
+        result = vectorised_update(first.generator, first.discriminator, start, stack_plans(plans), first.optim)
+        return [
+            Message(
+                TRAIN,
+                {name: result.arrays[name][index].clone() for name in names},
+                {
+                    "num_examples": len(client.data.y),
+                    "d_loss": float(result.d_loss[index]),
+                    "g_loss": float(result.g_loss[index]),
+                },
+            )
+            for index, client in enumerate(clients)
+        ]
+
 
 class ProfiledClient(FedAvgGANClient):
     """A FedAvg-GAN client that also reports its label histogram when asked (FeGAN, MULTI-FLGAN)."""
+
+    batched_messages = FedAvgGANClient.batched_messages  # training is unchanged; only PROFILE is added
 
     def handle(self, message: Message) -> Message:
         if message.message_type == PROFILE:

@@ -10,6 +10,7 @@ checks; one interrupted run serves the resume and the other-seed checks.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -89,21 +90,28 @@ def contract_overrides(spec: ImplementationSpec) -> dict[str, Any]:
     return overrides
 
 
-def same_state(left: Any, right: Any, where: str = "state") -> list[str]:
-    """Where two nested states differ (empty: bit-identical; tensors compared with ``torch.equal``)."""
+def same_state(left: Any, right: Any, where: str = "state", atol: float | None = None) -> list[str]:
+    """Where two nested states differ (empty: bit-identical, tensors compared with ``torch.equal``; with
+    ``atol``, tensors and floats may differ by that much)."""
     if isinstance(left, torch.Tensor):
-        same = isinstance(right, torch.Tensor) and left.dtype == right.dtype and torch.equal(left, right)
+        same = isinstance(right, torch.Tensor) and left.dtype == right.dtype and left.shape == right.shape
+        if same:
+            same = torch.equal(left, right) if atol is None else torch.allclose(left, right, rtol=0, atol=atol)
         return [] if same else [where]
     if isinstance(left, Mapping):
         if not isinstance(right, Mapping) or set(left) != set(right):
             return [f"{where}: keys {sorted(map(str, left))} != {sorted(map(str, right or {}))}"]
-        return [diff for key in left for diff in same_state(left[key], right[key], f"{where}.{key}")]
+        return [diff for key in left for diff in same_state(left[key], right[key], f"{where}.{key}", atol)]
     if isinstance(left, list | tuple):
         if not isinstance(right, list | tuple) or len(left) != len(right):
             return [f"{where}: {type(left).__name__} of {len(left)} != {right!r:.80}"]
         return [
-            diff for i, (a, b) in enumerate(zip(left, right, strict=True)) for diff in same_state(a, b, f"{where}[{i}]")
+            diff
+            for i, (a, b) in enumerate(zip(left, right, strict=True))
+            for diff in same_state(a, b, f"{where}[{i}]", atol)
         ]
+    if atol is not None and isinstance(left, float) and isinstance(right, float):
+        return [] if math.isclose(left, right, rel_tol=0, abs_tol=atol) else [f"{where}: {left!r} != {right!r}"]
     return [] if left == right else [f"{where}: {left!r:.80} != {right!r:.80}"]
 
 
@@ -129,6 +137,16 @@ class Contract:
         run_dir = self.folder / "reference"
         fedgen_registry.run(self.id, preset="smoke", out=run_dir, quiet=True, **self.overrides)
         return Outcome.read(run_dir)
+
+    @cached_property
+    def vectorised(self) -> Outcome | FederationError:
+        """The run with ``vectorise_clients=true``, or the engine's refusal (given before any round runs)."""
+        try:
+            engine = self.engine("vectorised", vectorise_clients=True)
+        except FederationError as refusal:
+            return refusal
+        engine.run()
+        return Outcome.read(engine.run_dir)
 
     @cached_property
     def twin(self) -> tuple[Outcome, list[Upload]]:

@@ -221,3 +221,19 @@ def test_flower_matches_the_local_engine_or_refuses_clearly(contract: Contract, 
     if local_metrics != flower_metrics:
         found.append(f"metrics.json: {flower_metrics} != {local_metrics}")
     assert not found, f"{contract.id}: flower differs from local at " + "; ".join(found[:5])
+
+
+VECTORISED_TOLERANCE = 1e-4
+"""How far a vectorised run may drift from the loop in two smoke rounds: batched kernels sum in another order."""
+
+
+def test_vectorised_clients_train_as_the_loop_does_or_are_refused_in_one_line(contract: Contract) -> None:
+    outcome = contract.vectorised
+    if isinstance(outcome, FederationError):
+        message = str(outcome)
+        assert "vectorise_clients" in message and "\n" not in message, message
+        return
+    reference = contract.reference
+    found = same_state(reference.state, outcome.state, atol=VECTORISED_TOLERANCE)
+    found += same_state(reference.history, outcome.history, "history", atol=VECTORISED_TOLERANCE)
+    assert not found, f"{contract.id}: the vectorised run differs from the loop at {found[:5]}"
