@@ -11,6 +11,11 @@ and the generator is trained against ``D_ua`` (non-saturating loss). In logits, 
 logsumexp_j(logit_j + log pi_j)``, which is how it is computed (stable where a ``D_j`` is near 1).
 Every site judges the same generated batch, so the odds combine per sample; sites train their
 discriminators on the generated batch against their own rows and return only verdicts.
+
+Deviations from the authors' code (yz422/UAGAN): the zero-centred gradient penalty on real data (lambda_reg 10)
+and the lambda_D 0.1 scaling of the discriminators' loss are dropped; and with ``model.conditional`` the
+weights stay the sites' shares of all rows for every class, where the authors' conditional model weighs site
+``j`` for a class-``y`` sample by its share of the class-``y`` rows, ``n_j(y) / sum_k n_k(y)``.
 """
 
 from __future__ import annotations
