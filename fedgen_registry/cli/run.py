@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,7 +75,13 @@ def implementations_command(pattern: str) -> None:
     """List registered implementations whose id matches an fnmatch PATTERN (e.g. '*gan*')."""
     from fedgen_registry.registry import get_implementation, list_implementations
 
-    ids = list_implementations(pattern)
+    with warnings.catch_warnings():
+        # Listing imports every implementation and so their dependencies, some of which announce their own
+        # future changes at import (sdmetrics' and rdt's FutureWarning, DeprecationWarning); the listing is
+        # the user's output and must be ours alone.
+        for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        ids = list_implementations(pattern)
     if not ids:
         click.echo(f"no implementation matches {pattern!r}")
     for implementation_id in ids:

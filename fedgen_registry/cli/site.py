@@ -47,7 +47,7 @@ def _build_site(out: str, catalog_path: str | None, config_file: str | None, str
 @_site_options
 @guard
 def site_build(out: str, catalog_path: str | None, config_file: str | None, strict: bool) -> None:
-    """Generate the catalogue pages into site/generated/, then run `mkdocs build` into OUT.
+    """Generate the catalogue pages into site/ (git-ignored), then run `mkdocs build` into OUT.
 
     \b
     Examples:

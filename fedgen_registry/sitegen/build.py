@@ -63,7 +63,7 @@ def build_site(
     out: Path | None = None,
     strict: bool = True,
 ) -> BuildReport:
-    """Generate ``<docs_dir>/generated/`` from ``catalog`` (default: the packaged one) and build into ``out``."""
+    """Generate the pages into ``docs_dir`` from ``catalog`` (default: the packaged one) and build into ``out``."""
     try:
         from mkdocs.commands.build import build
         from mkdocs.config import load_config

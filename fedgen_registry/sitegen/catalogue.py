@@ -3,7 +3,9 @@
 With JavaScript off the page is a plain, complete table. Each row carries its facet values in
 ``data-<facet>`` attributes (space-separated slugs, computed by the query module's ``FACETS``), its year,
 its flags and its search text; ``site/assets/catalogue.js`` filters on those with the library's rules
-(AND across facets, OR within one) and keeps the filter in the URL query string.
+(AND across facets, OR within one) and keeps the filter in the URL query string. The table names the
+file of each paper's share of the library's exports (:mod:`fedgen_registry.sitegen.exports`), which the
+script fetches and joins to download the rows shown.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 # _haystack is the text Catalog.search matches; the rows carry the same text so the page's search agrees.
 from fedgen_registry.catalog.query import BOOLEAN_FACETS, FACETS, Catalog, _haystack
 from fedgen_registry.catalog.schema import Paper
-from fedgen_registry.sitegen import layout
+from fedgen_registry.sitegen import exports, layout
 from fedgen_registry.sitegen.markup import attr
 from fedgen_registry.sitegen.taxonomy import CATALOGUE_FACETS, CATALOGUE_FLAGS, label
 
@@ -87,7 +89,7 @@ def filter_panel(catalog: Catalog) -> str:
     years = [p.year for p in catalog]
     low, high = (min(years), max(years)) if years else (2000, 2100)
     parts = [
-        '<input type="search" name="q" placeholder="Search titles, authors, summaries, datasets" '
+        '<input type="search" name="search" placeholder="Search titles, authors, summaries, datasets" '
         'aria-label="Search titles, authors, summaries and datasets">',
         f'<fieldset class="fg-years"><legend>Years</legend>'
         f'<input type="number" name="year_from" min="{low}" max="{high}" placeholder="{low}" aria-label="from year"> to '
@@ -100,6 +102,16 @@ def filter_panel(catalog: Catalog) -> str:
     return f'<form id="fg-filters" class="fg-filters" hidden>{"".join(parts)}</form>'
 
 
+def export_buttons() -> str:
+    """Download buttons for the rows shown; ``hidden`` until the script runs, like the filters."""
+    labels = {"bibtex": "BibTeX", "csv": "CSV", "json": "JSON"}
+    buttons = "".join(
+        f'<button type="button" class="md-button" data-export="{name}">{labels[name]}</button>'
+        for name in exports.FORMATS
+    )
+    return f'<p id="fg-export" class="fg-export" hidden>Download the papers shown: {buttons}</p>'
+
+
 def catalogue_page(catalog: Catalog) -> str:
     header = "".join(f'<th scope="col">{c}</th>' for c in _COLUMNS)
     rows = "\n".join(row(p) for p in catalog)
@@ -107,8 +119,10 @@ def catalogue_page(catalog: Catalog) -> str:
         "---\nhide:\n  - toc\n---\n\n# Catalogue\n\n"
         "Every paper of the catalogue, one row each. Filters combine with AND across facets and OR within one,"
         " like `fedgen list`; the address bar keeps the filter, so a filtered view can be shared."
-        " Click a column heading to sort.\n\n"
+        " Click a column heading to sort. The download buttons save the papers shown, in the order shown, as"
+        " `Catalog.to_bibtex`, `to_csv` and `to_json` write them.\n\n"
         f"{filter_panel(catalog)}\n\n"
         f'<p id="fg-count" aria-live="polite">{len(catalog)} papers</p>\n\n'
-        f'<table id="{TABLE_ID}" class="fg-table">\n<thead><tr>{header}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>\n'
+        f"{export_buttons()}\n\n"
+        f'<table id="{TABLE_ID}" class="fg-table" data-exports="{attr(layout.file_link(PAGE, layout.CATALOGUE_EXPORTS))}">\n<thead><tr>{header}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>\n'
     )

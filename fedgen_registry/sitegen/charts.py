@@ -1,6 +1,8 @@
-"""PNG charts of the home page, drawn with matplotlib's object API (no pyplot, no global state).
+"""PNG charts of the home page and the Compare pages, drawn with matplotlib's object API (no pyplot, no
+global state).
 
-Charts are drawn at build time from :mod:`fedgen_registry.sitegen.stats`, never committed. PNG metadata
+Charts are drawn at build time from :mod:`fedgen_registry.sitegen.stats` and
+:mod:`fedgen_registry.sitegen.comparison`, never committed. PNG metadata
 is reduced to nothing version-specific so that rebuilding an unchanged catalogue gives the same bytes.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fedgen_registry.sitegen.comparison import Point
 from fedgen_registry.sitegen.stats import Crosstab, Tally
 
 if TYPE_CHECKING:
@@ -78,4 +81,40 @@ def heatmap(table: Crosstab, path: Path, title: str) -> None:
             axes.text(j, i, str(value), ha="center", va="center", color=colour, fontsize="small")
     axes.set_title(title)
     figure.colorbar(image, ax=axes, label="papers")
+    _save(figure, path)
+
+
+def _wide(values: list[float]) -> bool:
+    """Whether positive values span two decades or more, so that only a log axis shows them all."""
+    return bool(values) and min(values) > 0 and max(values) >= 100 * min(values)
+
+
+def scatter_panels(panels: dict[str, list[Point]], path: Path, x_label: str, y_label: str, x_unit: str = "") -> None:
+    """One panel per partition, sharing the y axis: filled markers are ranked runs, hollow ones are not; only
+    the points marked ``named`` are labelled, so that the labels stay legible. The x ticks are engineering
+    numbers (``200 kB``), short enough not to collide."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    figure = Figure(figsize=(4.2 * len(panels) + 0.6, 4.2))
+    axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    every = [p for points in panels.values() for p in points]
+    for axis, (partition, points) in zip(axes, panels.items(), strict=True):
+        for ranked, style in ((True, {"color": "#3f51b5"}), (False, {"facecolors": "none", "edgecolors": "#9e9e9e"})):
+            chosen = [p for p in points if p.ranked is ranked]
+            axis.scatter([p.x for p in chosen], [p.y for p in chosen], s=24, **style)
+        for p in points:
+            if p.named:
+                axis.annotate(p.label, (p.x, p.y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        if _wide([p.x for p in every]):
+            axis.set_xscale("log")
+        else:
+            axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        axis.xaxis.set_major_formatter(EngFormatter(unit=x_unit))
+        axis.set_title(partition)
+        axis.set_xlabel(x_label)
+        axis.spines[["top", "right"]].set_visible(False)
+    if _wide([p.y for p in every]):
+        axes[0].set_yscale("log")
+    axes[0].set_ylabel(y_label)
     _save(figure, path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fedgen_registry.catalog.query import Catalog
 from fedgen_registry.sitegen import charts, layout, stats
-from fedgen_registry.sitegen.compare import RESULTS_FOLDER, compare_page_path
+from fedgen_registry.sitegen.compare import RESULTS_FOLDER
 from fedgen_registry.sitegen.markup import md, table
 from fedgen_registry.sitegen.urls import catalogue_filter
 
@@ -21,7 +21,7 @@ PAGE = layout.HOME
 
 def _image(docs_dir: Path, name: str) -> tuple[Path, str]:
     """Where to draw an image, and the link to it from the home page."""
-    relative = f"{layout.IMAGES}/{name}"
+    relative = f"{layout.CHARTS}/{name}"
     return docs_dir / relative, layout.link(PAGE, relative)
 
 
@@ -81,7 +81,7 @@ def _federated_run(docs_dir: Path) -> str:
         "FedAvg of a GAN's generator and discriminator over 10 clients (2 a round) on the bundled digits, next to "
         f"the same GAN trained on all the rows, at the same sample budget (seed 0 shown; numbers over seeds {seeds}). "
         "`python -m fedgen_registry.demo` trains both in about a minute; "
-        f"[every federated GAN side by side]({layout.link(PAGE, compare_page_path('gan'))}).\n\n" + numbers
+        f"[every federated GAN side by side]({layout.link(PAGE, layout.compare_page('gan'))}).\n\n" + numbers
     )
 
 

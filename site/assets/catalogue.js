@@ -4,14 +4,21 @@
 // fedgen_registry.catalog.query.FACETS, data-code_available / data-implemented ("true"/"false"),
 // data-year and data-text (the lower-cased text Catalog.search matches). The rules are the library's:
 // AND across facets, OR within one facet, every search word must appear. The state lives in the query
-// string, in the CLI's syntax: ?model_type=gan,cgan&privacy=none&year=2020..2024&code_available=true&q=mnist
+// string, in the CLI's syntax: ?model_type=gan,cgan&privacy=none&year=2020..2024&code_available=true&search=mnist
+// (the words are `search`, as `fedgen list --search`; Material itself opens its search box on `?q=`).
+//
+// The table's data-exports names a file of each paper's share of the library's exports (written by
+// fedgen_registry/sitegen/exports.py), fetched on the first download; the buttons join the visible rows'
+// shares, in the order shown, the way the library joins them, so a download equals Catalog.to_bibtex /
+// to_csv / to_json of the same papers.
 (function () {
   "use strict";
 
   const table = document.getElementById("fg-catalogue");
   const form = document.getElementById("fg-filters");
   const counter = document.getElementById("fg-count");
-  if (!table || !form || !counter) {
+  const downloads = document.getElementById("fg-export");
+  if (!table || !form || !counter || !downloads) {
     return;
   }
   const rows = Array.from(table.tBodies[0].rows);
@@ -19,7 +26,7 @@
   const flagNames = Array.from(form.querySelectorAll("select"), (s) => s.name);
 
   function emptyState() {
-    return { facets: {}, flags: {}, from: "", to: "", q: "" };
+    return { facets: {}, flags: {}, from: "", to: "", search: "" };
   }
 
   function readForm() {
@@ -37,7 +44,7 @@
     }
     state.from = form.elements.year_from.value.trim();
     state.to = form.elements.year_to.value.trim();
-    state.q = form.elements.q.value.trim();
+    state.search = form.elements.search.value.trim();
     return state;
   }
 
@@ -53,7 +60,7 @@
     }
     form.elements.year_from.value = state.from;
     form.elements.year_to.value = state.to;
-    form.elements.q.value = state.q;
+    form.elements.search.value = state.search;
   }
 
   function toQuery(state) {
@@ -71,8 +78,8 @@
     if (state.from || state.to) {
       params.set("year", state.from === state.to ? state.from : `${state.from}..${state.to}`);
     }
-    if (state.q) {
-      params.set("q", state.q);
+    if (state.search) {
+      params.set("search", state.search);
     }
     return params.toString();
   }
@@ -98,7 +105,7 @@
     const [from, to] = year.includes("..") ? year.split("..", 2) : [year, year];
     state.from = /^\d{4}$/.test(from) ? from : "";
     state.to = /^\d{4}$/.test(to) ? to : "";
-    state.q = params.get("q") || "";
+    state.search = params.get("search") || "";
     return state;
   }
 
@@ -119,7 +126,7 @@
       return false;
     }
     const text = row.dataset.text;
-    return state.q.toLowerCase().split(/\s+/).every((word) => text.includes(word));
+    return state.search.toLowerCase().split(/\s+/).every((word) => text.includes(word));
   }
 
   function apply(state) {
@@ -149,6 +156,47 @@
     table.tBodies[0].append(...rows);
   }
 
+  const exportFormats = {
+    bibtex: { file: "fedgen-catalogue.bib", type: "application/x-bibtex", join: (parts) => parts.join("\n") },
+    csv: { file: "fedgen-catalogue.csv", type: "text/csv", join: (parts, data) => data.csv_header + parts.join("") },
+    json: {
+      file: "fedgen-catalogue.json",
+      type: "application/json",
+      join: (parts) => (parts.length ? `[\n${parts.join(",\n")}\n]` : "[]"),
+    },
+  };
+  let fetched = null;
+
+  function shares() {
+    fetched =
+      fetched ||
+      fetch(table.dataset.exports).then((response) => {
+        if (!response.ok) {
+          throw new Error(`${table.dataset.exports}: HTTP ${response.status}`);
+        }
+        return response.json();
+      });
+    fetched.catch(() => {
+      fetched = null; // a later click tries again
+    });
+    return fetched;
+  }
+
+  async function download(name) {
+    const format = exportFormats[name];
+    const data = await shares();
+    const parts = rows.filter((row) => !row.hidden).map((row) => data.papers[row.id][name]);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([format.join(parts, data)], { type: format.type }));
+    link.download = format.file;
+    link.click();
+    window.setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  for (const button of downloads.querySelectorAll("button[data-export]")) {
+    button.addEventListener("click", () => download(button.dataset.export));
+  }
+
   Array.from(table.tHead.rows[0].cells).forEach((header, column) => {
     const button = document.createElement("button");
     button.type = "button";
@@ -167,4 +215,5 @@
   writeForm(initial);
   apply(initial);
   form.hidden = false;
+  downloads.hidden = false;
 })();

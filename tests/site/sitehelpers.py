@@ -1,7 +1,7 @@
 """Shared helpers of the site tests: build a site from a copy of the sources, once per catalogue.
 
-Builds run in a temporary copy of ``mkdocs.yml`` and ``site/`` so that tests never touch the checkout's
-``site/generated/`` or ``public/``. The real catalogue is built once per test session and shared by the
+Builds run in a temporary copy of ``mkdocs.yml`` and the hand-written part of ``site/`` so that tests never
+touch the checkout's generated pages or ``public/``. The real catalogue is built once per test session and shared by the
 strict-build test and the browser test (a build takes a few seconds).
 """
 
@@ -19,6 +19,7 @@ import pytest
 from conftest import REPO
 from fedgen_registry.catalog import load_catalog
 from fedgen_registry.catalog.query import Catalog
+from fedgen_registry.sitegen import layout
 from fedgen_registry.sitegen.build import BuildReport, build_site
 
 DOCS_EXTRA = "the docs extra is not installed (pip install -c constraints.txt -e '.[docs]')"
@@ -29,10 +30,25 @@ def require_mkdocs() -> None:
         pytest.skip(reason=DOCS_EXTRA)
 
 
+def generated_in_checkout() -> set[str]:
+    """What the last ``fedgen site build`` in the checkout wrote (paths relative to ``site/``), and its list."""
+    manifest = REPO / "site" / layout.MANIFEST
+    if not manifest.is_file():
+        return set()
+    return {*manifest.read_text(encoding="utf-8").splitlines(), layout.MANIFEST}
+
+
 def copy_sources(root: Path) -> Path:
     """Copy ``mkdocs.yml`` and the hand-written pages under ``root``; return the copied config file."""
+    docs = REPO / "site"
+    generated = generated_in_checkout()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(docs)
+        return {name for name in names if (relative / name).as_posix() in generated}
+
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "site", root / "site", ignore=shutil.ignore_patterns("generated"))
+    shutil.copytree(docs, root / "site", ignore=ignore)
     return root / "mkdocs.yml"
 
 

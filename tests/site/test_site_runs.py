@@ -37,7 +37,7 @@ def test_cached_run_is_rendered_with_metrics_images_ledger_and_settings(tmp_path
     page = paper_page(paper, Catalog([paper]), runs[paper.id])
     assert "fedgen site runs toy-2021" in page
     assert f"| kid | {md('0.1235')} |" in page  # the metric as the run wrote it, rounded for reading
-    assert "(../../runs/toy-2021/samples.png)" in page  # relative to generated/papers/<id>.md
+    assert "(../runs/toy-2021/samples.png)" in page  # relative to papers/<id>.md
     assert f"| epsilon | {md('2.5')} |" in page and f"| mechanism | {md('client-level-dp')} |" in page
     assert '"rounds": 3' in page
 
