@@ -10,6 +10,12 @@ nothing is fetched.
     python -m fedgen_registry.runs.flower_deployment fedavg-gan --preset smoke --set rounds=2 \\
         --out runs/fedavg-flower --app app/
     flwr run app/ local --stream
+
+A run whose SuperLink went away (``flwr run`` then reports the SuperLink unavailable) keeps every round
+it checkpointed. Start the SuperLink with ``--database <file>`` so that, restarted, it still knows its
+SuperNodes; then write the app again with ``--resume`` and run it: the ServerApp goes on from the last
+checkpoint (algorithms whose clients keep no state; the others are refused in one line). Writing a fresh
+app over a run directory that holds a checkpoint is refused, so a restart never overwrites a run.
 """
 
 from __future__ import annotations
@@ -21,9 +27,14 @@ from pathlib import Path
 
 import tomli_w
 
+from fedgen_registry.federation.checkpoint import CheckpointError, load_checkpoint
+from fedgen_registry.federation.errors import FederationError
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
-from fedgen_registry.runs.runner import default_run_dir, parse_assignments, resolve
+from fedgen_registry.federation.local import CHECKPOINT
+from fedgen_registry.registry import ImplementationSpec
+from fedgen_registry.runs.flower import check_resumable
+from fedgen_registry.runs.runner import RunError, default_run_dir, parse_assignments, resolve
 
 APPS = "fedgen_registry.runs.flower"
 
@@ -54,6 +65,32 @@ def write_app(run: FlowerRun, folder: Path) -> Path:
     return path
 
 
+def checkpointed_round(run_dir: Path) -> int | None:
+    """The last round checkpointed in ``run_dir`` (None when there is no checkpoint)."""
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        return None
+    try:
+        return int(load_checkpoint(path, required=("round",))["round"])
+    except CheckpointError as exc:
+        raise FederationError(f"{path} cannot be read ({exc}); choose another --out") from None
+
+
+def check_run_dir(spec: ImplementationSpec, config: object, run_dir: Path, resume: bool) -> str:
+    """What the app will do with ``run_dir``, in a line; refuses a fresh app over a checkpointed run, and a resume
+    that cannot be exact."""
+    done = checkpointed_round(run_dir)
+    if resume:
+        check_resumable(spec, config, run_dir)  # type: ignore[arg-type]
+        return f"the ServerApp goes on from round {done} in {run_dir}"
+    if done is not None:
+        raise FederationError(
+            f"{run_dir} already holds round {done} of a run (its checkpoint; a run that stopped, e.g. when its "
+            f"SuperLink went away); add --resume to go on from round {done + 1}, or choose another --out"
+        )
+    return f"the ServerApp writes {run_dir}"
+
+
 def write_connection(flwr_home: Path, name: str, address: str) -> Path:
     """Add an insecure named connection ``name`` -> ``address`` to ``$FLWR_HOME/config.toml``."""
     flwr_home.mkdir(parents=True, exist_ok=True)
@@ -76,14 +113,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="JSON",
         help="aggregate through Flower's SecAgg+ with these settings ('{}': Flower's defaults); FedAvg-style only",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the run directory's last checkpoint (after a SuperLink restart); clients must keep no state",
+    )
     args = parser.parse_args(argv)
-    resolved = resolve(args.id, parse_assignments(args.assignments), preset=args.preset)
-    run_dir = (args.out or default_run_dir(resolved)).resolve()
+    try:
+        resolved = resolve(args.id, parse_assignments(args.assignments), preset=args.preset)
+        run_dir = (args.out or default_run_dir(resolved)).resolve()
+        plan = check_run_dir(resolved.spec, resolved.config, run_dir, args.resume)
+    except (FederationError, RunError) as exc:
+        parser.exit(2, f"error: {exc}\n")
     manifest = json.dumps({**resolved.describe(), "engine": "flower"})
     secagg = "" if args.secagg is None else SecAggPlusSettings.model_validate_json(args.secagg).model_dump_json()
-    run = FlowerRun.create(resolved.spec, resolved.config, str(run_dir), manifest=manifest, secagg=secagg)
+    run = FlowerRun.create(
+        resolved.spec, resolved.config, str(run_dir), manifest=manifest, secagg=secagg, resume=args.resume
+    )
     path = write_app(run, args.app)
-    print(f"wrote {path}; run it with: flwr run {args.app} <connection> --stream")
+    print(f"wrote {path} ({plan}); run it with: flwr run {args.app} <connection> --stream")
 
 
 if __name__ == "__main__":

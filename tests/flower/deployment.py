@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -52,22 +53,36 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             descendants += psutil.Process(process.pid).children(recursive=True)
     for process in processes:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # a process that leads no group of its own
+                os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
     for process in processes:
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait(timeout=5)
     _, alive = psutil.wait_procs(descendants, timeout=10)
     for child in alive:
         child.kill()
 
 
+@dataclass
+class Deployment:
+    """A running loopback deployment: the environment for ``flwr``, the SuperNodes, and the SuperLink, which
+    keeps its state in a database file so that, restarted, it still knows its SuperNodes."""
+
+    env: dict[str, str]
+    nodes: list[subprocess.Popen[bytes]]
+    restart_superlink: Callable[[], None]
+    kill_superlink: Callable[[], None]
+
+
 @contextlib.contextmanager
-def deployment(folder: Path, partitions: int = 2) -> Iterator[tuple[dict[str, str], list[subprocess.Popen[bytes]]]]:
-    """``(environment for flwr, [SuperNode processes])`` of a running SuperLink with SuperNodes of
-    partition-id 0 .. partitions-1; everything is stopped on exit."""
+def deployment(folder: Path, partitions: int = 2) -> Iterator[Deployment]:
+    """A running SuperLink with SuperNodes of partition-id 0 .. partitions-1; everything is stopped on exit."""
     env = {
         **os.environ,
         "FLWR_HOME": str(folder / "flwr-home"),
@@ -79,13 +94,13 @@ def deployment(folder: Path, partitions: int = 2) -> Iterator[tuple[dict[str, st
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (folder / f"{name}.log").open("wb")
+        log = (folder / f"{name}.log").open("ab")
         command = [str(BIN / args[0]), *args[1:]]
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         processes.append(process)
         return process
 
-    try:
+    def start_superlink() -> subprocess.Popen[bytes]:
         link = start(
             "superlink",
             "flower-superlink",
@@ -95,8 +110,20 @@ def deployment(folder: Path, partitions: int = 2) -> Iterator[tuple[dict[str, st
             "--port",
             str(port),
             "--disable-runtime-dependency-installation",
+            "--database",
+            str(folder / "superlink.db"),
         )
         wait_for_port(port, link, timeout=60)
+        return link
+
+    links = [start_superlink()]
+
+    def kill_superlink() -> None:
+        """SIGKILL the SuperLink with its process group (its SuperExec and the ServerApps it started)."""
+        os.killpg(links[-1].pid, signal.SIGKILL)
+        links[-1].wait(timeout=10)
+
+    try:
         nodes = [
             start(
                 f"supernode-{partition}",
@@ -113,7 +140,7 @@ def deployment(folder: Path, partitions: int = 2) -> Iterator[tuple[dict[str, st
             )
             for partition in range(partitions)
         ]
-        yield env, nodes
+        yield Deployment(env, nodes, lambda: links.append(start_superlink()), kill_superlink)
     finally:
         stop(processes)
 

@@ -33,8 +33,8 @@ RUNS = {
 def superlink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     """``(environment for flwr, folder)`` of a running SuperLink with SuperNodes of partition-id 0 and 1."""
     folder = tmp_path_factory.mktemp("flower-deployment")
-    with deployment(folder) as (env, _):
-        yield env, folder
+    with deployment(folder) as running:
+        yield running.env, folder
 
 
 def test_flwr_run_on_a_superlink_equals_the_local_engine(superlink, make_engine) -> None:
