@@ -13,11 +13,13 @@ import torch
 from click.testing import CliRunner
 from pydantic import BaseModel, ConfigDict
 
+import fedgen_registry
 from fedgen_registry import registry
 from fedgen_registry.cli import main
 from fedgen_registry.data.local import LocalData, SampleMeter
 from fedgen_registry.registry import ImplementationSpec
 from fedgen_registry.runs.compare import COLUMNS, Candidate, CompareSettings, budget_rounds, cell, select
+from fedgen_registry.sitegen import layout
 from fedgen_registry.sitegen.compare import RESULTS_FOLDER, compare_body, missing
 
 ONLY = ("fedavg-gan", "dp-fedavg-gan")
@@ -95,14 +97,16 @@ def test_markdown_agrees_with_json(compared: tuple[dict[str, Any], Path]) -> Non
 
 
 def test_site_snippet_renders_the_cached_results(compared: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
-    assert compare_body(tmp_path, "gan") == missing("gan")
+    catalog = fedgen_registry.load_catalog()
+    assert compare_body(tmp_path, "gan", catalog) == missing("gan")
     results, out = compared
     cache = tmp_path / RESULTS_FOLDER
     cache.mkdir(parents=True)
     (cache / "gan.json").write_text(json.dumps(results), encoding="utf-8")
     (cache / "gan.png").write_bytes((out / "gan.png").read_bytes())
-    expected = (out / "gan.md").read_text(encoding="utf-8").replace("(gan.png)", "(../../compare/results/gan.png)")
-    assert compare_body(tmp_path, "gan") == expected
+    samples = layout.link(layout.compare_page("gan"), f"{RESULTS_FOLDER}/gan.png")  # relative to the page
+    expected = (out / "gan.md").read_text(encoding="utf-8").replace("(gan.png)", f"({samples})")
+    assert compare_body(tmp_path, "gan", catalog) == expected
 
 
 class _TabularConfig(BaseModel):
