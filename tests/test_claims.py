@@ -94,3 +94,9 @@ def test_a_stored_result_matches_only_the_claim_it_was_recorded_for() -> None:
     other_runs = {**RUNS, "ours": ClaimRun(implementation="md-gan", overrides={"data.alpha": 0.1})}
     assert not stored(0.01).matches(Claim(**{**declared.model_dump(), "runs": other_runs}))
     assert not stored(0.01).matches(Claim(**{**declared.model_dump(), "statement": "another"}))
+
+
+def test_large_counts_read_in_full_and_small_metrics_keep_four_digits() -> None:
+    assert Summary.of([75210.0, 75210.0]).text() == "75,210 +- 0"
+    assert Summary.of([0.0123456, 0.0133456]).text() == "0.01285 +- 0.00071"
+    assert Summary.of([1234.5]).text() == "1234 +- 0"

@@ -146,7 +146,15 @@ class Summary(Strict):
         )
 
     def text(self) -> str:
-        return f"{self.mean:.4g} +- {self.std:.2g}"
+        return f"{readable(self.mean, 4)} +- {readable(self.std, 2)}"
+
+
+def readable(value: float, digits: int) -> str:
+    """``digits`` significant digits, but large counts (bytes, rows) in full with separators: "75,210", not
+    "7.521e+04", which is harder to read and, in a table, wider."""
+    if 1e4 <= abs(value) < 1e15:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 class CheckResult(Strict):
