@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -139,3 +140,17 @@ def test_a_federation_the_data_cannot_serve_is_refused_in_one_line_before_traini
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.output
     assert not (tmp_path / "run" / "history.jsonl").exists()
+
+
+def test_an_unknown_federation_is_refused_with_the_known_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[superlink]\ndefault = "local"\n[superlink.local]\naddress = "127.0.0.1:9093"\n'
+    )
+    monkeypatch.setenv("FLWR_HOME", str(tmp_path))
+    result = CliRunner().invoke(
+        main, ["run", "fedavg-gan", "--engine", "flower", "--federation", "locl", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code != 0
+    line = result.output.strip()
+    assert "known: local" in line and "did you mean 'local'" in line and len(line.splitlines()) == 1, line
+    assert not (tmp_path / "r").exists()  # refused before anything was written

@@ -17,6 +17,12 @@ from fedgen_registry.cli.shell import guard
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a setting (dotted keys).")
 @click.option("--preset", help="Use another named preset of the implementation (default: the paper's own).")
 @click.option("--engine", type=click.Choice(["local", "flower"]), default="local", show_default=True)
+@click.option(
+    "--federation",
+    metavar="NAME",
+    help="With --engine flower: run on the real SuperLink of this flwr connection ($FLWR_HOME/config.toml) "
+    "instead of simulating; the app is written into the run directory and flwr run's output is streamed.",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default: runs/<id>).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the run directory.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved implementation, preset and settings, then stop.")
@@ -33,6 +39,7 @@ def run(
     assignments: Sequence[str],
     preset: str | None,
     engine: str,
+    federation: str | None,
     out: str | None,
     resume: bool,
     dry_run: bool,
@@ -46,6 +53,7 @@ def run(
       fedgen run md-gan-2018 --dry-run
       fedgen run md-gan-2018 --preset smoke --set rounds=3 --set data.alpha=0.1
       fedgen run md-gan-2018 --engine flower --out runs/mdgan-flower
+      fedgen run fedavg-gan --preset smoke --engine flower --federation local --out runs/fedavg-deployed
       fedgen run gs-wgan-2020 --preset smoke --target-epsilon 10
     """
     from fedgen_registry.runs.runner import RunContext, default_run_dir, execute, parse_assignments, resolve
@@ -62,7 +70,8 @@ def run(
         click.echo(json.dumps(resolved.describe(), indent=2))
         return
     run_dir = Path(out) if out else default_run_dir(resolved)
-    result = execute(resolved, RunContext(run_dir=run_dir, engine=engine, resume=resume, quiet=quiet))
+    context = RunContext(run_dir=run_dir, engine=engine, resume=resume, quiet=quiet, federation=federation)
+    result = execute(resolved, context)
     if result is not None:
         click.echo(json.dumps(result, indent=2, default=str))
     click.echo(f"run directory: {run_dir}")

@@ -67,6 +67,18 @@ def check_resumable(spec: ImplementationSpec, config: BaseModel, run_dir: Path) 
         raise FederationError(f"nothing to resume: no checkpoint at {run_dir / CHECKPOINT}")
 
 
+def check_flower_config(spec: ImplementationSpec, config: BaseModel) -> None:
+    """Refuse, before anything starts, a run the flower engine cannot carry (simulated or deployed)."""
+    if not isinstance(config, FederationConfig):
+        raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
+    check_flower_support(spec.target, spec.id)
+    if config.vectorise_clients:
+        raise FederationError(
+            "vectorise_clients=true trains the local engine's in-process clients together; on the flower engine "
+            "each client is its own node, so leave it false (or use --engine local)"
+        )
+
+
 def run_flower(
     spec: ImplementationSpec,
     config: BaseModel,
@@ -82,14 +94,7 @@ def run_flower(
     ``wall_time_s`` includes Flower's and Ray's start-up and shut-down. ``secagg``: aggregate through
     Flower's SecAgg+ (parameter-averaging algorithms only; see :mod:`fedgen_registry.federation.flower.secagg`).
     """
-    if not isinstance(config, FederationConfig):
-        raise FederationError(f"{spec.id} has no federated config; the flower engine runs algorithms only")
-    check_flower_support(spec.target, spec.id)  # before Ray starts, not after
-    if config.vectorise_clients:
-        raise FederationError(
-            "vectorise_clients=true trains the local engine's in-process clients together; on the flower engine "
-            "each client is its own node, so leave it false (or use --engine local)"
-        )
+    check_flower_config(spec, config)  # before Ray starts, not after
     if resume:
         check_resumable(spec, config, run_dir)
     from fedgen_registry.federation.flower.engine import simulate

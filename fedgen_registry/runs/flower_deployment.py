@@ -1,4 +1,6 @@
-"""What ``flwr run`` needs to run a fedgen algorithm on a real SuperLink: an app folder and a named connection.
+"""What ``flwr run`` needs to run a fedgen algorithm on a real SuperLink: an app folder and a named connection,
+and :func:`run_on_federation`, behind ``fedgen run ID --engine flower --federation NAME``, which writes the
+app into the run directory, submits it with ``flwr run`` and streams its output.
 
 The app folder holds only a ``pyproject.toml``: its components point at the installed
 :data:`~fedgen_registry.runs.flower.server_app` and ``client_app``, and its
@@ -22,10 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import tomli_w
+import tomllib
 
 from fedgen_registry.federation.checkpoint import CheckpointError, load_checkpoint
 from fedgen_registry.federation.errors import FederationError
@@ -33,8 +41,9 @@ from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.federation.local import CHECKPOINT
 from fedgen_registry.registry import ImplementationSpec
-from fedgen_registry.runs.flower import check_resumable
-from fedgen_registry.runs.runner import RunError, default_run_dir, parse_assignments, resolve
+from fedgen_registry.runs.flower import check_flower_config, check_resumable
+from fedgen_registry.runs.runner import ResolvedRun, RunError, default_run_dir, parse_assignments, resolve
+from fedgen_registry.suggest import did_you_mean
 
 APPS = "fedgen_registry.runs.flower"
 
@@ -89,6 +98,64 @@ def check_run_dir(spec: ImplementationSpec, config: object, run_dir: Path, resum
             f"SuperLink went away); add --resume to go on from round {done + 1}, or choose another --out"
         )
     return f"the ServerApp writes {run_dir}"
+
+
+def flwr_home() -> Path:
+    """Where ``flwr`` keeps its connections (``$FLWR_HOME``, else ``~/.flwr``)."""
+    return Path(os.environ.get("FLWR_HOME") or Path.home() / ".flwr")
+
+
+def connections() -> list[str]:
+    """The SuperLink connection names of ``$FLWR_HOME/config.toml``."""
+    path = flwr_home() / "config.toml"
+    if not path.exists():
+        return []
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8")).get("superlink", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise FederationError(f"{path} is not valid TOML ({exc})") from None
+    return sorted(name for name, value in tables.items() if isinstance(value, dict))
+
+
+def run_on_federation(
+    resolved: ResolvedRun, run_dir: Path, federation: str, *, resume: bool, quiet: bool
+) -> dict[str, Any]:
+    """Run on the SuperLink named ``federation``: write the app into ``run_dir/flower-app``, ``flwr run`` it
+    with its output streamed, and return ``metrics.json`` with the wall time.
+
+    The ServerApp writes the run directory where the SuperLink runs (here, on one machine). ``flwr run``
+    exits 0 even when the ServerApp raised, so success is read from the run directory: a ``metrics.json``
+    written by this run.
+    """
+    check_flower_config(resolved.spec, resolved.config)
+    known = connections()
+    if federation not in known:
+        nearest = did_you_mean(federation, known)
+        raise FederationError(
+            f"--federation {federation}: no SuperLink connection of that name in {flwr_home() / 'config.toml'} "
+            f"({'known: ' + ', '.join(known) if known else 'it names none'}){nearest}; add a [superlink.{federation}] "
+            "table with its address"
+        )
+    run_dir = run_dir.resolve()
+    plan = check_run_dir(resolved.spec, resolved.config, run_dir, resume)
+    manifest = json.dumps({**resolved.describe(), "engine": "flower", "federation": federation})
+    run = FlowerRun.create(resolved.spec, resolved.config, str(run_dir), manifest=manifest, quiet=quiet, resume=resume)
+    app = write_app(run, run_dir / "flower-app").parent
+    metrics = run_dir / "metrics.json"
+    started = time.time()
+    if not quiet:
+        print(f"submitting {resolved.spec.id} to {federation}: {plan}", file=sys.stderr, flush=True)
+    command = [str(Path(sys.executable).parent / "flwr"), "run", str(app), federation, "--stream"]
+    # flwr's output streams to stderr as it comes, so stdout keeps only the summary (``> summary.json`` works).
+    output = subprocess.DEVNULL if quiet else sys.stderr
+    status = subprocess.run(command, stdout=output, stderr=output, check=False).returncode
+    if not metrics.exists() or metrics.stat().st_mtime < started:
+        done = checkpointed_round(run_dir)
+        where = f"round {done} is checkpointed; --resume goes on from it" if done else "no round was checkpointed"
+        raise FederationError(
+            f"the run on {federation} ended without metrics (flwr run exited {status}; its output says why); {where}"
+        )
+    return {**json.loads(metrics.read_text(encoding="utf-8")), "wall_time_s": round(time.time() - started, 3)}
 
 
 def write_connection(flwr_home: Path, name: str, address: str) -> Path:

@@ -10,15 +10,17 @@ messages are covered by the simulation test). Both runs go to the SuperLink at o
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime.settings import FAST_EVAL
 
 from fedgen_registry.federation.flower.job import FlowerRun
 from fedgen_registry.registry import get_implementation
 from tests.flower.conftest import assert_same_state, checkpoint_state, smoke_config
-from tests.flower.deployment import deployment, launch, stop
+from tests.flower.deployment import BIN, CONNECTION, deployment, launch, stop
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +66,22 @@ def test_flwr_run_on_a_superlink_equals_the_local_engine(superlink, make_engine)
         assert_same_state(local.server.state_dict(), checkpoint_state(run_dir)["server"])
         history = json.loads((run_dir / "history.jsonl").read_text().splitlines()[-1])
         assert history["completed"] == [0, 1] and history["metrics"] == local.history[-1]["metrics"]
+
+
+def test_fedgen_run_with_a_federation_submits_and_streams_the_run(superlink) -> None:
+    """One command instead of the app writer plus ``flwr run``; its summary is the run's metrics.json."""
+    env, folder = superlink
+    run_dir = folder / "run-cli"
+    settings = {"rounds": 1, "clients": 2, "local_steps": 1, **FAST_EVAL}
+    command = [str(BIN / "fedgen"), "run", "fedavg-gan", "--preset", "smoke", "--engine", "flower"]
+    command += ["--federation", CONNECTION, "--out", str(run_dir)]
+    command += [f"--set={key}={value}" for key, value in settings.items()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert f"submitting fedavg-gan to {CONNECTION}" in done.stderr
+    assert (run_dir / "flower-app" / "pyproject.toml").exists()
+    summary = json.loads(done.stdout[: done.stdout.rindex("}") + 1])  # flwr's own output went to stderr
+    assert summary == {**json.loads((run_dir / "metrics.json").read_text()), **summary}
+    assert json.loads((run_dir / "config.json").read_text())["federation"] == CONNECTION
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)  # the same run again
+    assert refused.returncode != 0 and "add --resume" in refused.stderr and len(refused.stderr.splitlines()) == 1
