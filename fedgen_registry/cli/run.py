@@ -6,6 +6,7 @@ import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -70,11 +71,28 @@ def run(
         click.echo(json.dumps(resolved.describe(), indent=2))
         return
     run_dir = Path(out) if out else default_run_dir(resolved)
-    context = RunContext(run_dir=run_dir, engine=engine, resume=resume, quiet=quiet, federation=federation)
-    result = execute(resolved, context)
+    if federation is not None:
+        result = _run_on_federation(resolved, run_dir, federation, engine, resume, quiet)
+    else:
+        result = execute(resolved, RunContext(run_dir=run_dir, engine=engine, resume=resume, quiet=quiet))
     if result is not None:
         click.echo(json.dumps(result, indent=2, default=str))
     click.echo(f"run directory: {run_dir}")
+
+
+def _run_on_federation(resolved: Any, run_dir: Path, federation: str, engine: str, resume: bool, quiet: bool) -> Any:
+    """--federation: the run goes to a real SuperLink (runs/flower_deployment.py), not through an engine here."""
+    from fedgen_registry.federation.errors import FederationError
+    from fedgen_registry.runs.flower_deployment import run_on_federation
+    from fedgen_registry.runs.runner import RunError
+
+    if engine != "flower":
+        raise RunError(f"--federation {federation} runs on a SuperLink: add --engine flower")
+    try:
+        summary = run_on_federation(resolved, run_dir, federation, resume=resume, quiet=quiet)
+    except FederationError as exc:
+        raise RunError(str(exc)) from exc
+    return {**summary, "run_dir": str(run_dir)}
 
 
 @click.command("implementations")

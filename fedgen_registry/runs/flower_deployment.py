@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 import tomllib
@@ -42,8 +42,10 @@ from fedgen_registry.federation.flower.secagg import SecAggPlusSettings
 from fedgen_registry.federation.local import CHECKPOINT
 from fedgen_registry.registry import ImplementationSpec
 from fedgen_registry.runs.flower import check_flower_config, check_resumable
-from fedgen_registry.runs.runner import ResolvedRun, RunError, default_run_dir, parse_assignments, resolve
 from fedgen_registry.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from fedgen_registry.runs.runner import ResolvedRun
 
 APPS = "fedgen_registry.runs.flower"
 
@@ -186,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="go on from the run directory's last checkpoint (after a SuperLink restart); clients must keep no state",
     )
     args = parser.parse_args(argv)
+    from fedgen_registry.runs.runner import RunError, default_run_dir, parse_assignments, resolve  # runner imports us
+
     try:
         resolved = resolve(args.id, parse_assignments(args.assignments), preset=args.preset)
         run_dir = (args.out or default_run_dir(resolved)).resolve()

@@ -68,8 +68,6 @@ class RunContext:
     resume: bool = False
     quiet: bool = False
     meter: SampleMeter | None = None
-    federation: str | None = None
-    """The ``flwr`` connection of a real SuperLink to run on (engine ``flower``); None simulates."""
 
 
 def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
@@ -172,8 +170,6 @@ def execute(resolved: ResolvedRun, context: RunContext) -> Any:
     """
     if context.engine not in ENGINES:
         raise RunError(f"unknown engine {context.engine!r}; engines: {', '.join(ENGINES)}")
-    if context.federation is not None and context.engine != "flower":
-        raise RunError(f"--federation {context.federation} runs on a SuperLink: add --engine flower")
     with context.meter.counting() if context.meter is not None else nullcontext():
         if context.engine == "flower":
             return _execute_on_flower(resolved, context)
@@ -187,13 +183,6 @@ def _execute_on_flower(resolved: ResolvedRun, context: RunContext) -> Any:
     from fedgen_registry.runs.flower import run_flower
 
     try:
-        if context.federation is not None:
-            from fedgen_registry.runs.flower_deployment import run_on_federation
-
-            summary = run_on_federation(
-                resolved, context.run_dir, context.federation, resume=context.resume, quiet=context.quiet
-            )
-            return {**summary, "run_dir": str(context.run_dir)}
         summary = run_flower(
             resolved.spec,
             resolved.config,
